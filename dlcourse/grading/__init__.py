@@ -1,0 +1,1 @@
+"""Grading a class: intake of submissions, autograding, feedback and the grades report."""

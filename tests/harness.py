@@ -1,0 +1,96 @@
+"""Test-the-tests harness: runs a module's graded test cells against other implementations.
+
+For each graded test cell (grade_id ``test_<function>``) it shows that the cell
+- passes with the solution,
+- fails on the blank release (the student's starting point),
+- fails with each plausible wrong implementation kept in ``tests/implementations/m<NN>_<name>.py``
+  (functions named ``wrong_<function>__<mistake>``),
+- passes with each alternative correct implementation there (``right_<function>__<variant>``).
+
+The cells run in this process (``exec`` of the notebook's code, without a Jupyter kernel), which is fast enough
+to try every implementation; the kernel-based runs under nbgrader are tested separately.
+"""
+from __future__ import annotations
+
+import importlib
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from dlcourse import paths
+from dlcourse.notebooks import read_notebook
+
+IMPLEMENTATIONS_PACKAGE = "implementations"
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    """A graded test cell and the function it grades."""
+
+    grade_id: str
+    function: str
+    source: str
+    points: float
+
+
+@dataclass
+class ModuleNotebook:
+    """One notebook split into what the harness needs: setup code, answers, graded tests."""
+
+    setup: list[str]
+    answers: list[str]
+    tests: list[GradedCell]
+
+
+def split_notebook(path: Path) -> ModuleNotebook:
+    """Sort a notebook's code cells by their nbgrader role."""
+    setup, answers, tests = [], [], []
+    for cell in read_notebook(path).cells:
+        role = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not role:
+            continue
+        if role.get("grade") and not role.get("solution"):
+            grade_id = role["grade_id"]
+            tests.append(GradedCell(grade_id, grade_id.removeprefix("test_"), cell.source, float(role["points"])))
+        elif role.get("solution"):
+            answers.append(cell.source)
+        elif role.get("locked") and not tests and not answers:
+            setup.append(cell.source)
+    return ModuleNotebook(setup, answers, tests)
+
+
+def namespace_after(cells: list[str], base: dict | None = None) -> dict:
+    """Execute code cells in order in a fresh namespace (a copy of base); returns it."""
+    namespace = dict(base or {"__name__": "__main__"})
+    for source in cells:
+        exec(compile(source, "<notebook cell>", "exec"), namespace)
+    return namespace
+
+
+def run_cell(source: str, namespace: dict, **replacements: Callable) -> BaseException | None:
+    """Run a test cell with some functions replaced; returns the exception it raised, or None."""
+    scope = dict(namespace, **replacements)
+    try:
+        exec(compile(source, "<test cell>", "exec"), scope)
+    except BaseException as err:  # a test cell may raise anything; the harness reports it
+        return err
+    return None
+
+
+def implementations(module: str, kind: str, function: str) -> dict[str, Callable]:
+    """Implementations of one kind ('wrong' or 'right') of a graded function, by their short names."""
+    data = importlib.import_module(f"{IMPLEMENTATIONS_PACKAGE}.m{module}")
+    prefix = f"{kind}_{function}__"
+    return {name.removeprefix(prefix): value for name, value in vars(data).items()
+            if name.startswith(prefix) and isinstance(value, types.FunctionType)}
+
+
+def solution_notebooks(module: str) -> list[Path]:
+    """The nbgrader source notebooks of a module."""
+    return paths.module_notebooks(paths.solutions_dir(), module)
+
+
+def release_notebooks(module: str) -> list[Path]:
+    """The generated student notebooks of a module."""
+    return paths.module_notebooks(paths.exercises_dir(), module)

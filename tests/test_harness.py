@@ -1,0 +1,83 @@
+"""Every graded test cell passes on the solution, fails on the blank release and on plausible wrong answers,
+and passes on alternative correct answers."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+
+from dlcourse import paths
+from harness import implementations, namespace_after, release_notebooks, run_cell, solution_notebooks, split_notebook
+
+MIN_WRONG, MIN_RIGHT = 2, 1
+
+
+def graded_modules() -> list[str]:
+    return [m for m in paths.modules() if any(split_notebook(nb).tests for nb in solution_notebooks(m))]
+
+
+def graded_cells():
+    for module in graded_modules():
+        for notebook in solution_notebooks(module):
+            for cell in split_notebook(notebook).tests:
+                yield module, notebook, cell
+
+
+def cell_id(value) -> str:
+    return getattr(value, "grade_id", None) or getattr(value, "name", None) or str(value)
+
+
+GRADED = list(graded_cells())
+
+
+@lru_cache(maxsize=None)
+def notebook_namespace(notebook) -> dict:
+    """The namespace after a notebook's setup and answer cells (solution or blank release)."""
+    parts = split_notebook(notebook)
+    return namespace_after(parts.setup + parts.answers)
+
+
+def test_there_are_graded_cells():
+    assert {module for module, _, _ in GRADED} >= {"01_perceptron"}
+
+
+@pytest.mark.parametrize("module, notebook, cell", GRADED, ids=cell_id)
+def test_solution_passes(module, notebook, cell, capsys):
+    error = run_cell(cell.source, notebook_namespace(notebook))
+    assert error is None, f"{cell.grade_id} fails on the solution: {error!r}"
+    printed = capsys.readouterr().out
+    assert "passed" in printed and "hidden" in printed
+
+
+@pytest.mark.parametrize("module, notebook, cell", GRADED, ids=cell_id)
+def test_blank_release_fails(module, notebook, cell):
+    release = paths.exercises_dir() / module / notebook.name
+    visible = {c.grade_id: c for c in split_notebook(release).tests}[cell.grade_id]
+    assert "HIDDEN" not in visible.source
+    error = run_cell(visible.source, notebook_namespace(release))
+    assert isinstance(error, AssertionError), f"{cell.grade_id} does not fail on the blank release: {error!r}"
+    assert "not implemented yet" in str(error)
+
+
+@pytest.mark.parametrize("module, notebook, cell", GRADED, ids=cell_id)
+def test_enough_other_implementations(module, notebook, cell):
+    assert len(implementations(module, "wrong", cell.function)) >= MIN_WRONG
+    assert len(implementations(module, "right", cell.function)) >= MIN_RIGHT
+
+
+def implementation_cases(kind: str) -> list:
+    return [pytest.param(notebook, cell, function, id=f"{cell.function}-{name}")
+            for module, notebook, cell in GRADED
+            for name, function in implementations(module, kind, cell.function).items()]
+
+
+@pytest.mark.parametrize("notebook, cell, wrong", implementation_cases("wrong"))
+def test_wrong_implementation_fails(notebook, cell, wrong):
+    error = run_cell(cell.source, notebook_namespace(notebook), **{cell.function: wrong})
+    assert isinstance(error, AssertionError), f"{cell.grade_id} accepts {wrong.__name__}: {error!r}"
+
+
+@pytest.mark.parametrize("notebook, cell, right", implementation_cases("right"))
+def test_alternative_implementation_passes(notebook, cell, right):
+    error = run_cell(cell.source, notebook_namespace(notebook), **{cell.function: right})
+    assert error is None, f"{cell.grade_id} rejects the correct {right.__name__}: {error}"
