@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 HIDDEN_REGION = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 HIDDEN_NOTE = "# (hidden tests ran here at grading)\n"
@@ -21,6 +22,8 @@ def redact_traceback(lines: list[str]) -> list[str]:
 
 class RedactHiddenTests(Preprocessor):
     """Remove hidden-test source, and the tracebacks that would quote it, from graded test cells."""
+
+    enabled = Bool(True).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         role = cell.metadata.get("nbgrader", {})

@@ -1,0 +1,171 @@
+"""Pictures for the lectures: image grids with titles. Every function returns a matplotlib Figure."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+GOOD_COLOR = "tab:green"
+BAD_COLOR = "tab:red"
+
+
+def grid_shape(count: int, nrows: int | None, ncols: int | None, max_cols: int = 8) -> tuple[int, int]:
+    """(rows, cols) of a grid that holds `count` images, completing whichever of nrows / ncols is None."""
+    if nrows is None and ncols is None:
+        ncols = min(count, max_cols)
+    if ncols is None:
+        ncols = math.ceil(count / nrows)
+    if nrows is None:
+        nrows = math.ceil(count / ncols)
+    if nrows * ncols < count:
+        raise ValueError(f"A {nrows}x{ncols} grid cannot hold {count} images; raise nrows or ncols.")
+    return max(nrows, 1), max(ncols, 1)
+
+
+def show_image_grid(images, titles=None, nrows=None, ncols=None, title_colors=None, row_labels=None,
+                    cmap="gray", cell_size=1.6, suptitle=None):
+    """Grid of images (N, H, W), (N, H, W, 1) or (N, H, W, 3), float in [0, 1] or uint8, with titles: a Figure."""
+    from matplotlib.figure import Figure
+
+    images = list(images)
+    nrows, ncols = grid_shape(len(images), nrows, ncols)
+    figure = Figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)),
+                    layout="constrained")
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_frame_on(False)
+        if index < len(images):
+            show_one(ax, images[index], cmap)
+        if titles is not None and index < len(titles):
+            color = title_colors[index] if title_colors is not None else "black"
+            ax.set_title(str(titles[index]), fontsize=8, color=color)
+    for row, label in enumerate(row_labels or []):
+        axes[row, 0].set_ylabel(str(label), fontsize=8)
+    if suptitle:
+        figure.suptitle(suptitle)
+    return figure
+
+
+def show_one(ax, image, cmap) -> None:
+    """Draw one image (H, W), (H, W, 1) or (H, W, 3) on ax without stretching its contrast."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    high = 255 if image.dtype == np.uint8 else 1
+    if image.ndim == 2:
+        ax.imshow(image, cmap=cmap, vmin=0, vmax=high)
+    else:
+        ax.imshow(np.clip(image, 0, high))
+
+
+def show_quality_levels(dataset, reference_id=None, cell_size=1.3):
+    """One row per distortion type, columns level 0 (reference) to 5, titles green good / red bad: a Figure."""
+    from dlcourse.data.quality import DISTORTION_LEVELS
+
+    reference_id = int(dataset.reference_id[0]) if reference_id is None else reference_id
+    levels = range(max(len(values) for values in DISTORTION_LEVELS.values()) + 1)
+    images, titles, colors = [], [], []
+    for name in DISTORTION_LEVELS:
+        code = dataset.distortion_names.index(name)
+        for level in levels:
+            pick = np.flatnonzero((dataset.reference_id == reference_id) & (dataset.level == level)
+                                  & ((dataset.distortion == code) | (level == 0)))[0]
+            images.append(dataset.images[pick])
+            label = dataset.class_names[dataset.label[pick]]
+            value = "reference" if level == 0 else f"{DISTORTION_LEVELS[name][level - 1]:g}"
+            titles.append(f"L{level} {value}\n{label}")
+            colors.append(BAD_COLOR if dataset.label[pick] else GOOD_COLOR)
+    source = dataset.source[np.flatnonzero(dataset.reference_id == reference_id)[0]]
+    return show_image_grid(images, titles, nrows=len(DISTORTION_LEVELS), ncols=len(levels), title_colors=colors,
+                           row_labels=list(DISTORTION_LEVELS), cell_size=cell_size,
+                           suptitle=f"Distortion levels of a patch of '{source}'")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Classifiers on 2-D points and their training curves (module 01). These draw on an Axes the caller made,
+# so that several can share one Figure; each returns that Figure.
+# ---------------------------------------------------------------------------------------------------------
+
+CLASS_COLORS = ("tab:blue", "tab:orange")
+
+
+def plot_decision_boundary(ax, predict_fn, X, y, level=0.5, title=None, resolution=200, margin=0.5):
+    """Draw labelled 2-D points, the region of each class and the boundary between them; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - predict_fn: function mapping points (M, 2) to scores (M,) or (M, 1); class 1 where score > level.
+    - X: points, shape (N, 2).
+    - y: labels in {0, 1}, shape (N,).
+    - level: the score between the classes: 0.5 for probabilities, 0 for w·x + b.
+    - title: optional title of ax.
+    - resolution: number of grid points per axis at which predict_fn is evaluated.
+    - margin: space around the points, in data units.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
+    grid_x, grid_y = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
+    points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    scores = np.asarray(predict_fn(points), dtype=float).reshape(grid_x.shape)
+    ax.contourf(grid_x, grid_y, (scores > level).astype(float), levels=[-0.5, 0.5, 1.5], colors=CLASS_COLORS,
+                alpha=0.15)
+    if scores.min() < level < scores.max():  # a constant predictor has no boundary to draw
+        ax.contour(grid_x, grid_y, scores, levels=[level], colors="black", linewidths=1.5)
+    for label, color in enumerate(CLASS_COLORS):
+        ax.scatter(*X[y == label].T, s=18, color=color, edgecolors="white", linewidths=0.5, label=f"y = {label}")
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax.figure
+
+
+def plot_loss_curve(ax, losses, label=None, ylabel="loss", first_epoch=0, marked_epochs=()):
+    """Plot one value per epoch (a loss, a count of mistakes) against the epoch; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on; call again on the same ax to compare curves.
+    - losses: shape (num_epochs,); losses[i] belongs to epoch first_epoch + i.
+    - label: legend entry of this curve (no legend when None).
+    - ylabel: what the values are.
+    - first_epoch: number of the first epoch (0 when losses[0] is the loss before any update).
+    - marked_epochs: epochs to mark with a dot, e.g. those whose decision boundary is shown.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    losses = np.asarray(losses, dtype=float)
+    epochs = first_epoch + np.arange(len(losses))
+    (line,) = ax.plot(epochs, losses, label=label)
+    marked = np.asarray(marked_epochs, dtype=int)
+    if marked.size:
+        ax.plot(marked, losses[marked - first_epoch], "o", color=line.get_color())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if np.array_equal(losses, np.round(losses)):  # counts, e.g. mistakes per epoch
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if label is not None:
+        ax.legend()
+    return ax.figure
+
+
+def plot_weight_image(ax, weights, title=None):
+    """Show weights (H, W) as an image, positive red, negative blue, zero white, with a colour bar; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - weights: shape (H, W), e.g. a neuron's 64 input weights reshaped to the 8x8 image they multiply.
+    - title: optional title of ax.
+    """
+    weights = np.asarray(weights, dtype=float)
+    bound = np.abs(weights).max() or 1.0
+    image = ax.imshow(weights, cmap="RdBu_r", vmin=-bound, vmax=bound)
+    ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return ax.figure
