@@ -1,4 +1,4 @@
-"""Pictures for the lectures: image grids with titles. Every function returns a matplotlib Figure."""
+"""Pictures for the lectures (image grids, distortion levels, ...). Every function returns a matplotlib Figure."""
 from __future__ import annotations
 
 import math
@@ -11,6 +11,8 @@ BAD_COLOR = "tab:red"
 
 def grid_shape(count: int, nrows: int | None, ncols: int | None, max_cols: int = 8) -> tuple[int, int]:
     """(rows, cols) of a grid that holds `count` images, completing whichever of nrows / ncols is None."""
+    if count == 0:
+        raise ValueError("No images to show; pass an array of shape (N, H, W[, C]) with N >= 1.")
     if nrows is None and ncols is None:
         ncols = min(count, max_cols)
     if ncols is None:
@@ -19,12 +21,21 @@ def grid_shape(count: int, nrows: int | None, ncols: int | None, max_cols: int =
         nrows = math.ceil(count / ncols)
     if nrows * ncols < count:
         raise ValueError(f"A {nrows}x{ncols} grid cannot hold {count} images; raise nrows or ncols.")
-    return max(nrows, 1), max(ncols, 1)
+    return nrows, ncols
 
 
 def show_image_grid(images, titles=None, nrows=None, ncols=None, title_colors=None, row_labels=None,
                     cmap="gray", cell_size=1.6, suptitle=None):
-    """Grid of images (N, H, W), (N, H, W, 1) or (N, H, W, 3), float in [0, 1] or uint8, with titles: a Figure."""
+    """Grid of images (N, H, W), (N, H, W, 1) or (N, H, W, 3), float in [0, 1] or uint8, with titles: a Figure.
+
+    Inputs:
+    - images: the images; greyscale ones use `cmap`, and no image has its contrast stretched.
+    - titles: optional N strings (or numbers), one above each image.
+    - nrows, ncols: grid size; whichever is None is completed (at most 8 columns when both are None).
+    - title_colors: optional N matplotlib colours for the titles, e.g. green for good and red for bad.
+    - row_labels: optional text left of each row.
+    - cell_size: inches per image; suptitle: optional title of the whole figure.
+    """
     from matplotlib.figure import Figure
 
     images = list(images)
@@ -60,11 +71,15 @@ def show_one(ax, image, cmap) -> None:
         ax.imshow(np.clip(image, 0, high))
 
 
-def show_quality_levels(dataset, reference_id=None, cell_size=1.3):
-    """One row per distortion type, columns level 0 (reference) to 5, titles green good / red bad: a Figure."""
+def show_quality_levels(dataset, reference_id=0, cell_size=1.3):
+    """One row per distortion type, columns level 0 (reference) to 5, titles green good / red bad: a Figure.
+
+    Inputs:
+    - dataset: a QualitySet from dlcourse.datasets.make_quality_set().
+    - reference_id: which reference patch to show (0 <= reference_id < len(dataset.references)).
+    """
     from dlcourse.data.quality import DISTORTION_LEVELS
 
-    reference_id = int(dataset.reference_id[0]) if reference_id is None else reference_id
     levels = range(max(len(values) for values in DISTORTION_LEVELS.values()) + 1)
     images, titles, colors = [], [], []
     for name in DISTORTION_LEVELS:
@@ -168,4 +183,140 @@ def plot_weight_image(ax, weights, title=None):
     ax.set_yticks([])
     if title:
         ax.set_title(title)
+    return ax.figure
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Convolutions (module 03): small matrices with their numbers, and banks of kernels.
+# ---------------------------------------------------------------------------------------------------------
+
+HIGHLIGHT_COLOR = "tab:red"
+
+
+def show_matrix(ax, values, title=None, highlight=None, cmap="Blues", fmt="{:g}", vmin=None, vmax=None):
+    """Draw a small matrix as coloured cells with its numbers written in them; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - values: shape (H, W), e.g. an image patch, a kernel or a feature map.
+    - title: optional title of ax.
+    - highlight: optional (row, col, height, width) of a block to outline, e.g. the window under the kernel.
+    - cmap, vmin, vmax: colours of the cells (vmin / vmax default to the values' range).
+    - fmt: format of the numbers.
+    """
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(values, dtype=float)
+    low = values.min() if vmin is None else vmin
+    high = values.max() if vmax is None else vmax
+    ax.imshow(values, cmap=cmap, vmin=low, vmax=high if high > low else low + 1)
+    middle = (low + high) / 2
+    for (row, col), value in np.ndenumerate(values):
+        ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=9,
+                color="white" if value > middle and high > low else "black")
+    if highlight is not None:
+        row, col, height, width = highlight
+        ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, fill=False, edgecolor=HIGHLIGHT_COLOR,
+                               linewidth=2.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax.figure
+
+
+def show_filters(filters, titles=None, nrows=None, ncols=None, cell_size=1.3, suptitle=None):
+    """Grid of kernels (N, kh, kw), each on its own scale: positive red, negative blue, zero white; a Figure.
+
+    Inputs:
+    - filters: shape (N, kh, kw), e.g. hand-made kernels or a Conv2D layer's weights moved to the front
+      (np.moveaxis(W[:, :, 0, :], -1, 0) for W of shape (kh, kw, 1, N)).
+    - titles: optional, one per kernel.
+    - nrows, ncols: grid size (completed from the number of kernels when None).
+    - cell_size: inches per kernel.
+    - suptitle: optional title of the figure.
+    """
+    from matplotlib.figure import Figure
+
+    filters = np.asarray(filters, dtype=float)
+    nrows, ncols = grid_shape(len(filters), nrows, ncols)
+    figure = Figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)), layout="constrained")
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(filters):
+            ax.set_frame_on(False)
+            continue
+        bound = np.abs(filters[index]).max() or 1.0
+        ax.imshow(filters[index], cmap="RdBu_r", vmin=-bound, vmax=bound)
+        if titles is not None and index < len(titles):
+            ax.set_title(str(titles[index]), fontsize=8)
+    if suptitle:
+        figure.suptitle(suptitle)
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pooling and receptive fields (module 04): feature maps stage by stage, and the squares units see.
+# ---------------------------------------------------------------------------------------------------------
+
+def show_feature_maps(stages, titles=None, cell_size=1.8, suptitle=None):
+    """Feature maps after each stage of a network, one row per stage and one column per map: a Figure.
+
+    Inputs:
+    - stages: dict {stage name: maps of shape (H, W, F)}, e.g. {"conv": ..., "ReLU": ..., "max pool": ...};
+      H and W may shrink from stage to stage, F is the same in all.
+    - titles: optional names of the F maps (column titles).
+    - cell_size: inches per map.
+    - suptitle: optional title of the figure.
+    Each column shares one colour scale, symmetric around 0 (negative blue, zero white, positive red), so
+    what a stage removes (ReLU: the blue) or coarsens (pooling: the detail) is visible.
+    """
+    from matplotlib.figure import Figure
+
+    names, maps = list(stages), [np.asarray(value, dtype=float) for value in stages.values()]
+    count = maps[0].shape[-1]
+    bounds = np.max([np.abs(m).max(axis=(0, 1)) for m in maps], axis=0)
+    figure = Figure(figsize=(count * cell_size, len(names) * cell_size + (0.4 if suptitle else 0)),
+                    layout="constrained")
+    axes = figure.subplots(len(names), count, squeeze=False)
+    for row, (name, stage) in enumerate(zip(names, maps)):
+        for col, ax in enumerate(axes[row]):
+            bound = bounds[col] or 1.0
+            ax.imshow(stage[:, :, col], cmap="RdBu_r", vmin=-bound, vmax=bound)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0 and titles is not None:
+                ax.set_title(str(titles[col]), fontsize=9)
+        axes[row, 0].set_ylabel(f"{name}\n{stage.shape[0]}x{stage.shape[1]}", fontsize=9)
+    if suptitle:
+        figure.suptitle(suptitle)
+    return figure
+
+
+def plot_receptive_fields(ax, image, sizes, center=None, labels=None):
+    """Draw an image (H, W) or (H, W, 3) with nested squares: what one unit of each layer sees; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - image: the input image, float in [0, 1] or uint8.
+    - sizes: receptive field sizes in input pixels, one square each, centred on the same pixel.
+    - center: (row, col) of that pixel; the middle of the image when None.
+    - labels: optional legend entries, one per size.
+    """
+    from matplotlib import colormaps
+    from matplotlib.patches import Rectangle
+
+    image = np.asarray(image)
+    show_one(ax, image, "gray")
+    row, col = (image.shape[0] // 2, image.shape[1] // 2) if center is None else center
+    colors = colormaps["viridis"](np.linspace(0, 0.9, len(sizes)))
+    for index, (size, color) in enumerate(zip(sizes, colors)):
+        label = labels[index] if labels is not None else f"{size} x {size}"
+        ax.add_patch(Rectangle((col - size / 2, row - size / 2), size, size, fill=False, edgecolor=color,
+                               linewidth=2, label=label))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
     return ax.figure

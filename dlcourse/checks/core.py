@@ -308,8 +308,10 @@ def reject_library_calls(exercise: Exercise, fn: Callable) -> None:
 def report_passed(exercise: Exercise, counts: dict[str, int]) -> None:
     """Print the success line: which checks passed and that hidden tests run at grading."""
     done = ", ".join(f"{n} {which}" for which, n in counts.items())
+    total = sum(counts.values())
     hidden_note = "" if HIDDEN in counts else " More hidden tests run at grading."
-    print(f"✔ {exercise.name}: all {done} checks passed.{hidden_note}")
+    print(f"✔ {exercise.name}: {'the' if total == 1 else 'all'} {done} check{'' if total == 1 else 's'} passed."
+          f"{hidden_note}")
 
 
 def checker(exercise: Exercise) -> Callable[..., None]:
