@@ -209,11 +209,11 @@ def show_matrix(ax, values, title=None, highlight=None, cmap="Blues", fmt="{:g}"
     values = np.asarray(values, dtype=float)
     low = values.min() if vmin is None else vmin
     high = values.max() if vmax is None else vmax
-    ax.imshow(values, cmap=cmap, vmin=low, vmax=high if high > low else low + 1)
-    middle = (low + high) / 2
+    shown = ax.imshow(values, cmap=cmap, vmin=low, vmax=high if high > low else low + 1)
     for (row, col), value in np.ndenumerate(values):
-        ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=9,
-                color="white" if value > middle and high > low else "black")
+        red, green, blue, _ = shown.cmap(shown.norm(value))
+        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+        ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     if highlight is not None:
         row, col, height, width = highlight
         ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, fill=False, edgecolor=HIGHLIGHT_COLOR,
