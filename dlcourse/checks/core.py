@@ -21,7 +21,8 @@ PUBLIC = "public"
 HIDDEN = "hidden"
 
 # Libraries a from-scratch exercise may not call: they contain the op the student re-implements.
-LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "scipy", "sklearn", "skimage", "torch", "jax", "cv2")
+# dlcourse itself is on the list: its checks hold the reference implementations.
+LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "scipy", "sklearn", "skimage", "torch", "jax", "cv2", "dlcourse")
 LIBRARY_ALIASES = ("tf", "keras", "scipy", "torch", "jax", "sklearn", "skimage", "cv2")
 
 
@@ -271,14 +272,23 @@ def _describe_case(case: Case) -> str:
     return "  input:    " + ", ".join(parts)
 
 
+def _array_text(value: np.ndarray) -> str:
+    text = np.array2string(value, precision=4, threshold=12, edgeitems=2, max_line_width=100, suppress_small=False)
+    return text.replace("\n", "\n            ")
+
+
 def _short(value: Any) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_short(v) for v in value) + ")"
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, np.ndarray) and value.ndim >= 3 and value.size:
+        index = (0,) * (value.ndim - 3) + (slice(None), slice(None), 0)
+        where = ", ".join(["0"] * (value.ndim - 3) + [":", ":", "0"])
+        return (f"an array of shape {value.shape}, values in [{value.min():.4g}, {value.max():.4g}]; "
+                f"[{where}] =\n            {_array_text(value[index])}")
     if isinstance(value, np.ndarray):
-        text = np.array2string(value, precision=4, threshold=12, edgeitems=2, max_line_width=100,
-                               suppress_small=False)
-        text = text.replace("\n", "\n            ")
-        return f"{text} (shape {value.shape})" if value.ndim else text
+        return f"{_array_text(value)} (shape {value.shape})" if value.ndim else _array_text(value)
     if callable(value):
         return getattr(value, "__name__", "a function")
     return repr(value)
