@@ -1,0 +1,180 @@
+"""The checks of module 02_backprop: TensorFlow references against the closed forms, reachable hints, inputs that
+test what they claim (exact zeros for ReLU, no ReLU kink near a sample), the training threshold, and the
+messages for a missing cache or a changed input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlcourse.checks import backprop
+from dlcourse.checks.core import HIDDEN, PUBLIC, CheckFailure, judge, run_check
+from dlcourse.environment import import_tensorflow
+from implementations import m02_backprop as implementations
+
+EXERCISES = {exercise.name: exercise for exercise in backprop.EXERCISES}
+CLOSED_FORMS = {
+    "dense_backward": backprop._dense_gradients,
+    "relu_backward": backprop._masked,
+    "softmax_cross_entropy": lambda case: backprop._softmax_ce(*case.args),
+    "two_layer_net": backprop._two_layer,
+}
+
+
+def all_cases(exercise):
+    return [*exercise.cases(PUBLIC), *exercise.cases(HIDDEN)]
+
+
+def parts(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def failure_message(exercise, functions: dict) -> str | None:
+    """The message of the first failing check (public, then hidden), or None if all pass."""
+    try:
+        for which in (PUBLIC, HIDDEN):
+            run_check(exercise, functions, which)
+    except CheckFailure as failure:
+        return str(failure)
+    return None
+
+
+@pytest.mark.parametrize("name", CLOSED_FORMS)
+def test_tensorflow_references_match_the_closed_forms(name):
+    """The NumPy model of the mistakes, with nothing set wrong, is the GradientTape reference."""
+    exercise = EXERCISES[name]
+    for case in all_cases(exercise):
+        expected, got = parts(exercise.reference(case)), parts(CLOSED_FORMS[name](case))
+        assert len(expected) == len(got), case.name
+        for part_expected, part_got in zip(expected, got):
+            np.testing.assert_allclose(part_got, part_expected, rtol=1e-12, atol=1e-12, err_msg=case.name)
+
+
+@pytest.mark.parametrize("exercise", [e for e in backprop.EXERCISES if e.mistakes], ids=lambda e: e.name)
+def test_every_hint_can_be_given(exercise):
+    """Each mistake, fed back as the student's answer, earns its own hint on at least one case."""
+    for mistake in exercise.mistakes:
+        given = set()
+        for case in all_cases(exercise):
+            try:
+                wrong = mistake.wrong_output(case)
+            except ValueError:  # a mistake that needs other shapes (N == C) than this case has
+                continue
+            try:
+                judge(exercise, case, wrong)
+            except CheckFailure as failure:
+                given.add(mistake.hint in str(failure))
+        assert True in given, f"{exercise.name}: the hint '{mistake.hint[:60]}...' is never given"
+
+
+EXPECTED_HINTS = {
+    "dense_forward": {"no_bias": "bias is missing", "relu_inside": "layer is linear",
+                      "only_out": "must return a pair (out, cache)"},
+    "dense_backward": {"dW_transposed": "dW is transposed", "db_not_summed": "sum dout over the batch axis",
+                       "db_mean": "not the mean", "averaged_dW": "without dividing by N"},
+    "relu_forward": {"mask": "not the 0/1 mask", "abs": "not |x|", "leaky": "leaky ReLU"},
+    "relu_backward": {"inclusive_at_zero": "at exactly x = 0", "mask_only": "not the mask alone",
+                      "mask_from_dout": "not from dout", "times_relu": "not by max(x, 0)"},
+    "softmax_cross_entropy": {"axis0": "wrong axis", "no_max_subtraction": "subtract each row's maximum",
+                              "sum": "the loss is the mean", "gradient_not_averaged": "carries the 1/N too"},
+    "numerical_gradient": {"forward_difference": "central difference", "x_not_restored": "x is not the same",
+                           "divides_by_h": "divide their difference by 2h", "fixed_step": "the step h you are given"},
+    "count_dense_params": {"weights_only": "count the biases too", "input_bias": "input layer has no biases",
+                           "bias_per_input": "one bias per output unit"},
+    "two_layer_net": {"no_relu_backward": "through the ReLU too", "no_hidden_relu": "needs its ReLU",
+                      "summed_loss": "loss: values differ"},
+    "train_two_layer_net": {"gradient_ascent": "the loss did not fall", "zero_init": "all zeros",
+                            "first_batch_only": "test accuracy", "updates_lost": "the loss did not fall"},
+}
+
+
+def relu_forward_caching_x(x):
+    return np.maximum(x, 0), x
+
+
+NEEDED = {"dense_backward": {"dense_forward": implementations.right_dense_forward__einsum_list},
+          "relu_backward": {"relu_forward": relu_forward_caching_x}}  # the cache the wrong answers expect
+
+
+@pytest.mark.parametrize("function, mistake", [(f, m) for f, hints in EXPECTED_HINTS.items() for m in hints])
+def test_wrong_implementation_gets_its_hint(function, mistake):
+    wrong = getattr(implementations, f"wrong_{function}__{mistake}")
+    message = failure_message(EXERCISES[function], {function: wrong, **NEEDED.get(function, {})})
+    assert message is not None and EXPECTED_HINTS[function][mistake] in message, message
+
+
+def test_every_wrong_implementation_has_an_expected_hint():
+    listed = {f"wrong_{f}__{m}" for f, hints in EXPECTED_HINTS.items() for m in hints}
+    assert {name for name in vars(implementations) if name.startswith("wrong_")} == listed
+
+
+def test_relu_cases_hold_exact_zeros():
+    """Every ReLU case has inputs at exactly 0, where x > 0 and x >= 0 differ."""
+    for name in ("relu_forward", "relu_backward"):
+        for case in all_cases(EXERCISES[name]):
+            assert np.any(case.args[0] == 0), case.name
+
+
+def test_two_layer_cases_keep_away_from_the_relu_kink():
+    """No hidden pre-activation is near 0, so float32 rounding cannot flip a unit on or off."""
+    for case in all_cases(EXERCISES["two_layer_net"]):
+        X, _, params = case.args
+        pre = np.asarray(X, np.float64) @ np.asarray(params["W1"], np.float64) + params["b1"]
+        assert np.abs(pre).min() > 1e-3, case.name
+
+
+def test_large_logits_do_not_underflow_the_true_class():
+    """Max-subtraction is all the big-logit cases ask for: log p of every true class stays above -50."""
+    for case in all_cases(EXERCISES["softmax_cross_entropy"]):
+        logits, y = np.asarray(case.args[0], np.float64), case.args[1]
+        assert backprop._log_softmax(logits)[np.arange(len(y)), y].min() > -50, case.name
+
+
+def test_forward_pass_without_a_pair_is_named_in_the_backward_check():
+    namespace = {"dense_forward": implementations.wrong_dense_forward__only_out,
+                 "dense_backward": implementations.right_dense_backward__per_sample_loop}
+    message = failure_message(EXERCISES["dense_backward"], namespace)
+    assert message is not None and "must return a pair (out, cache)" in message
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_training_threshold_holds_for_other_seeds(seed):
+    """The reference trainer with other seeds clears the accuracy threshold on both training cases."""
+    exercise = EXERCISES["train_two_layer_net"]
+    for case in all_cases(exercise):
+        settings = {**case.kwargs, "seed": seed}
+        params, losses = implementations._train(*case.args[:2], **settings)
+        got = (*(np.asarray(params[k], np.float64) for k in backprop.PARAM_NAMES), np.asarray(losses, np.float64))
+        assert backprop._judge_training(case.args[2], got) is None, (case.name, seed)
+
+
+def test_count_of_the_photo_classifier():
+    count = EXERCISES["count_dense_params"].reference(backprop.Case("", ([224 * 224 * 3, 128, 10],)))
+    assert count == 150_528 * 128 + 128 + 128 * 10 + 10 == 19_269_002
+
+
+LIBRARY_ANSWERS = {
+    "dense_backward": "def dense_backward(dout, cache):\n"
+                      "    x, W = (tf.constant(a) for a in cache)\n"
+                      "    with tf.GradientTape() as tape:\n"
+                      "        tape.watch([x, W])\n"
+                      "        out = x @ W\n"
+                      "    dx, dW = tape.gradient(out, [x, W], output_gradients=tf.constant(dout))\n"
+                      "    return dx.numpy(), dW.numpy(), dout.sum(axis=0)",
+    "softmax_cross_entropy": "def softmax_cross_entropy(logits, y):\n"
+                             "    probs = scipy.special.softmax(logits, axis=1)\n"
+                             "    probs[np.arange(len(y)), y] -= 1\n"
+                             "    loss = -np.mean(scipy.special.log_softmax(logits, axis=1)[np.arange(len(y)), y])\n"
+                             "    return loss, probs / len(y)",
+}
+
+
+@pytest.mark.parametrize("name", LIBRARY_ANSWERS)
+def test_library_answers_are_rejected(name):
+    import scipy.special
+
+    tf, _ = import_tensorflow()
+    namespace = {"np": np, "tf": tf, "scipy": scipy}
+    exec(LIBRARY_ANSWERS[name], namespace)
+    functions = {name: namespace[name], **NEEDED.get(name, {})}
+    message = failure_message(EXERCISES[name], functions)
+    assert message is not None and "from scratch" in message, message
