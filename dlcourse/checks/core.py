@@ -125,7 +125,9 @@ def close_arrays(rtol: float, atol: float) -> Callable[[Any, Any], str | None]:
         if np.isnan(got).any() and not np.isnan(expected).any():
             return "the result contains NaN"
         if not np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
-            worst = np.nanmax(np.abs(got - expected)) if got.size else 0.0
+            difference = np.abs(got - expected)
+            finite = difference[np.isfinite(difference)]
+            worst = finite.max() if finite.size else np.inf
             return f"values differ (largest difference {worst:.3g}; tolerance rtol={rtol:g}, atol={atol:g})"
         return None
 
