@@ -78,19 +78,33 @@ def run_cell(source: str, namespace: dict, **replacements: Callable) -> BaseExce
     return None
 
 
+def implementation_data(module: str) -> types.ModuleType:
+    """tests/implementations/m<module>.py: the other implementations of a module's graded functions.
+
+    Besides the ``wrong_``/``right_`` functions it defines EXPECTED_HINTS (function -> mistake -> a fragment of
+    the message the wrong answer must get) and, where needed, COMPANIONS (function -> the other student
+    functions its implementations run with, e.g. the forward pass whose cache a backward pass reads).
+    """
+    return importlib.import_module(f"{IMPLEMENTATIONS_PACKAGE}.m{module}")
+
+
 def implementations(module: str, kind: str, function: str) -> dict[str, Callable]:
     """Implementations of one kind ('wrong' or 'right') of a graded function, by their short names."""
-    data = importlib.import_module(f"{IMPLEMENTATIONS_PACKAGE}.m{module}")
     prefix = f"{kind}_{function}__"
-    return {name.removeprefix(prefix): value for name, value in vars(data).items()
+    return {name.removeprefix(prefix): value for name, value in vars(implementation_data(module)).items()
             if name.startswith(prefix) and isinstance(value, types.FunctionType)}
+
+
+def expected_hints(module: str) -> dict[str, dict[str, str]]:
+    """function -> mistake -> the fragment of the failure message its wrong implementation must get."""
+    return implementation_data(module).EXPECTED_HINTS
+
+
+def companions(module: str, function: str) -> dict[str, Callable]:
+    """The student functions that a graded function's implementations need beside them."""
+    return getattr(implementation_data(module), "COMPANIONS", {}).get(function, {})
 
 
 def solution_notebooks(module: str) -> list[Path]:
     """The nbgrader source notebooks of a module."""
     return paths.module_notebooks(paths.solutions_dir(), module)
-
-
-def release_notebooks(module: str) -> list[Path]:
-    """The generated student notebooks of a module."""
-    return paths.module_notebooks(paths.exercises_dir(), module)

@@ -66,47 +66,6 @@ def test_every_hint_can_be_given(exercise):
         assert True in given, f"{exercise.name}: the hint '{mistake.hint[:60]}...' is never given"
 
 
-EXPECTED_HINTS = {
-    "dense_forward": {"no_bias": "bias is missing", "relu_inside": "layer is linear",
-                      "only_out": "must return a pair (out, cache)"},
-    "dense_backward": {"dW_transposed": "dW is transposed", "db_not_summed": "sum dout over the batch axis",
-                       "db_mean": "not the mean", "averaged_dW": "without dividing by N"},
-    "relu_forward": {"mask": "not the 0/1 mask", "abs": "not |x|", "leaky": "leaky ReLU"},
-    "relu_backward": {"inclusive_at_zero": "at exactly x = 0", "mask_only": "not the mask alone",
-                      "mask_from_dout": "not from dout", "times_relu": "not by max(x, 0)"},
-    "softmax_cross_entropy": {"axis0": "wrong axis", "no_max_subtraction": "subtract each row's maximum",
-                              "sum": "the loss is the mean", "gradient_not_averaged": "carries the 1/N too"},
-    "numerical_gradient": {"forward_difference": "central difference", "x_not_restored": "x is not the same",
-                           "divides_by_h": "divide their difference by 2h", "fixed_step": "the step h you are given"},
-    "count_dense_params": {"weights_only": "count the biases too", "input_bias": "input layer has no biases",
-                           "bias_per_input": "one bias per output unit"},
-    "two_layer_net": {"no_relu_backward": "through the ReLU too", "no_hidden_relu": "needs its ReLU",
-                      "summed_loss": "loss: values differ"},
-    "train_two_layer_net": {"gradient_ascent": "the loss did not fall", "zero_init": "all zeros",
-                            "first_batch_only": "test accuracy", "updates_lost": "the loss did not fall"},
-}
-
-
-def relu_forward_caching_x(x):
-    return np.maximum(x, 0), x
-
-
-NEEDED = {"dense_backward": {"dense_forward": implementations.right_dense_forward__einsum_list},
-          "relu_backward": {"relu_forward": relu_forward_caching_x}}  # the cache the wrong answers expect
-
-
-@pytest.mark.parametrize("function, mistake", [(f, m) for f, hints in EXPECTED_HINTS.items() for m in hints])
-def test_wrong_implementation_gets_its_hint(function, mistake):
-    wrong = getattr(implementations, f"wrong_{function}__{mistake}")
-    message = failure_message(EXERCISES[function], {function: wrong, **NEEDED.get(function, {})})
-    assert message is not None and EXPECTED_HINTS[function][mistake] in message, message
-
-
-def test_every_wrong_implementation_has_an_expected_hint():
-    listed = {f"wrong_{f}__{m}" for f, hints in EXPECTED_HINTS.items() for m in hints}
-    assert {name for name in vars(implementations) if name.startswith("wrong_")} == listed
-
-
 def test_relu_cases_hold_exact_zeros():
     """Every ReLU case has inputs at exactly 0, where x > 0 and x >= 0 differ."""
     for name in ("relu_forward", "relu_backward"):
@@ -175,6 +134,6 @@ def test_library_answers_are_rejected(name):
     tf, _ = import_tensorflow()
     namespace = {"np": np, "tf": tf, "scipy": scipy}
     exec(LIBRARY_ANSWERS[name], namespace)
-    functions = {name: namespace[name], **NEEDED.get(name, {})}
+    functions = {name: namespace[name], **implementations.COMPANIONS.get(name, {})}
     message = failure_message(EXERCISES[name], functions)
     assert message is not None and "from scratch" in message, message

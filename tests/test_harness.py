@@ -7,7 +7,8 @@ from functools import lru_cache
 import pytest
 
 from dlcourse import paths
-from harness import implementations, namespace_after, release_notebooks, run_cell, solution_notebooks, split_notebook
+from harness import (companions, expected_hints, implementations, namespace_after, run_cell, solution_notebooks,
+                     split_notebook)
 
 MIN_WRONG, MIN_RIGHT = 2, 1
 
@@ -66,18 +67,35 @@ def test_enough_other_implementations(module, notebook, cell):
 
 
 def implementation_cases(kind: str) -> list:
-    return [pytest.param(notebook, cell, function, id=f"{cell.function}-{name}")
+    return [pytest.param(module, notebook, cell, name, function, id=f"{cell.function}-{name}")
             for module, notebook, cell in GRADED
             for name, function in implementations(module, kind, cell.function).items()]
 
 
-@pytest.mark.parametrize("notebook, cell, wrong", implementation_cases("wrong"))
-def test_wrong_implementation_fails(notebook, cell, wrong):
-    error = run_cell(cell.source, notebook_namespace(notebook), **{cell.function: wrong})
+def run_with(module, notebook, cell, function) -> BaseException | None:
+    """Run a graded test cell with the graded function (and its companions) replaced."""
+    replacements = {**companions(module, cell.function), cell.function: function}
+    return run_cell(cell.source, notebook_namespace(notebook), **replacements)
+
+
+@pytest.mark.parametrize("module, notebook, cell, name, wrong", implementation_cases("wrong"))
+def test_wrong_implementation_fails_with_its_hint(module, notebook, cell, name, wrong):
+    error = run_with(module, notebook, cell, wrong)
     assert isinstance(error, AssertionError), f"{cell.grade_id} accepts {wrong.__name__}: {error!r}"
+    hint = expected_hints(module)[cell.function][name]
+    assert hint in str(error), f"{wrong.__name__} fails without the expected '{hint}':\n{error}"
 
 
-@pytest.mark.parametrize("notebook, cell, right", implementation_cases("right"))
-def test_alternative_implementation_passes(notebook, cell, right):
-    error = run_cell(cell.source, notebook_namespace(notebook), **{cell.function: right})
+@pytest.mark.parametrize("module, notebook, cell, name, right", implementation_cases("right"))
+def test_alternative_implementation_passes(module, notebook, cell, name, right):
+    error = run_with(module, notebook, cell, right)
     assert error is None, f"{cell.grade_id} rejects the correct {right.__name__}: {error}"
+
+
+@pytest.mark.parametrize("module", graded_modules())
+def test_every_wrong_implementation_has_an_expected_hint(module):
+    hints = expected_hints(module)
+    functions = {cell.function for m, _, cell in GRADED if m == module}
+    listed = {(function, mistake) for function in functions for mistake in hints.get(function, {})}
+    defined = {(function, mistake) for function in functions for mistake in implementations(module, "wrong", function)}
+    assert listed == defined

@@ -181,3 +181,20 @@ def right_perceptron_train__signed_internally(X, y, epochs):
                 w, b, mistakes = w + t_i * x_i, b + t_i, mistakes + 1
         errors.append(mistakes)
     return w, b, errors
+
+
+# The hint (a fragment of the check's message) each wrong implementation must get.
+EXPECTED_HINTS = {
+    "sigmoid": {"naive_overflows": "np.exp only ever sees values <= 0", "sign_flipped": "sign of the exponent",
+                "clipped_tanh": "that is tanh(z)"},
+    "neuron_forward": {"logits": "these are the logits", "no_bias": "the bias b is missing",
+                       "column_vector": "shape (4, 1) differs from the expected (4,)"},
+    "binary_cross_entropy": {"sum": "the loss is the mean", "unclipped": "clip y_prob",
+                             "no_minus": "the sign is flipped"},
+    "logistic_gradients": {"summed": "divide by the number of samples", "sign": "the sign is flipped",
+                           "no_transpose": "dw: values differ"},
+    "train_logistic_regression": {"loss_after_update": "before the update", "ascent": "the loss goes up",
+                                  "ones_init": "w: values differ"},
+    "perceptron_train": {"inclusive_threshold": "(strictly)", "cumulative_errors": "not a running total",
+                         "labels_as_signs": "values differ"},
+}

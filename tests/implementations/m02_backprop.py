@@ -355,3 +355,34 @@ def right_train_two_layer_net__float32_no_shuffle(X, y, hidden_size, lr, num_epo
 
 def right_train_two_layer_net__small_gaussian_init(X, y, hidden_size, lr, num_epochs, batch_size, seed=0):
     return _train(X, y, hidden_size, lr, num_epochs, batch_size, seed, scale=0.01)
+
+
+def _relu_forward_caching_x(x):
+    return np.maximum(x, 0), x
+
+
+# The other student functions a graded function's implementations run with (the cache layout they expect).
+COMPANIONS = {"dense_backward": {"dense_forward": right_dense_forward__einsum_list},
+              "relu_backward": {"relu_forward": _relu_forward_caching_x}}
+
+
+# The hint (a fragment of the check's message) each wrong implementation must get.
+EXPECTED_HINTS = {
+    "dense_forward": {"no_bias": "bias is missing", "relu_inside": "layer is linear",
+                      "only_out": "must return a pair (out, cache)"},
+    "dense_backward": {"dW_transposed": "dW is transposed", "db_not_summed": "sum dout over the batch axis",
+                       "db_mean": "not the mean", "averaged_dW": "without dividing by N"},
+    "relu_forward": {"mask": "not the 0/1 mask", "abs": "not |x|", "leaky": "leaky ReLU"},
+    "relu_backward": {"inclusive_at_zero": "at exactly x = 0", "mask_only": "not the mask alone",
+                      "mask_from_dout": "not from dout", "times_relu": "not by max(x, 0)"},
+    "softmax_cross_entropy": {"axis0": "wrong axis", "no_max_subtraction": "subtract each row's maximum",
+                              "sum": "the loss is the mean", "gradient_not_averaged": "carries the 1/N too"},
+    "numerical_gradient": {"forward_difference": "central difference", "x_not_restored": "x is not the same",
+                           "divides_by_h": "divide their difference by 2h", "fixed_step": "the step h you are given"},
+    "count_dense_params": {"weights_only": "count the biases too", "input_bias": "input layer has no biases",
+                           "bias_per_input": "one bias per output unit"},
+    "two_layer_net": {"no_relu_backward": "through the ReLU too", "no_hidden_relu": "needs its ReLU",
+                      "summed_loss": "loss: values differ"},
+    "train_two_layer_net": {"gradient_ascent": "the loss did not fall", "zero_init": "all zeros",
+                            "first_batch_only": "test accuracy", "updates_lost": "the loss did not fall"},
+}

@@ -227,3 +227,20 @@ def right_conv2d_layer__sum_of_single_channel_convs(x, W, b, stride=1, padding=0
     maps = [[sum(_correlate_loops(_zero_pad(image[:, :, ci], *[padding] * 4), W[:, :, ci, co], stride)
                  for ci in range(c_in)) + b[co] for co in range(c_out)] for image in x]
     return np.moveaxis(np.array(maps), 1, -1)
+
+
+# The hint (a fragment of the check's message) each wrong implementation must get.
+EXPECTED_HINTS = {
+    "conv1d": {"flipped_kernel": "kernel is flipped", "last_position_missing": "last position",
+               "same_length": "'valid' means no padding"},
+    "pad2d": {"top_left_only": "every side", "edge_values": "copy of the edge pixels",
+              "half_on_each_side": "side"},
+    "conv_output_size": {"no_plus_one": "missing +1", "true_division": "not floored",
+                         "padding_forgotten": "padding forgotten"},
+    "conv2d": {"flipped_kernel": "kernel is flipped", "stride_ignored": "stride ignored",
+               "padding_off_by_one": "off by one", "last_window_dropped": "last row and column"},
+    "gaussian_kernel": {"not_normalised": "not normalised", "not_centred": "not centred",
+                        "continuous_constant": "continuous Gaussian"},
+    "conv2d_layer": {"flipped_kernel": "kernel is flipped", "bias_per_row": "per row",
+                     "channels_averaged": "averaged", "bias_per_input_channel": "once per input channel"},
+}

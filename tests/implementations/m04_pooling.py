@@ -259,3 +259,19 @@ def right_receptive_field__cumulative_product(layers):
     kernels, strides = np.array(layers).T
     jumps = np.concatenate([[1], np.cumprod(strides)[:-1]])
     return int(1 + np.sum((kernels - 1) * jumps))
+
+
+# The hint (a fragment of the check's message) each wrong implementation must get.
+EXPECTED_HINTS = {
+    "relu": {"minimum": "negative side was kept", "derivative": "ReLU's derivative",
+             "absolute_value": "not change sign", "flattened_list": "shape"},
+    "max_pool2d": {"whole_slice_max": "whole batch and all channels", "stride_is_pool_size": "every pool_size pixels",
+                   "zero_start": "start the maximum at -inf", "range_off_by_one": "last row and column",
+                   "channels_first": "width and the channels"},
+    "avg_pool2d": {"sum": "the sum of each window", "stride_one": "at every pixel here (stride 1)",
+                   "same_padding": "SAME padding", "mean_over_channels_too": "over the channels too"},
+    "max_pool2d_backward": {"spread_evenly": "spread evenly", "overwrite": "do not overwrite",
+                            "row_col_swapped": "swapped", "mask_without_dout": "not multiplied by dout"},
+    "receptive_field": {"no_jump": "strides were left out", "sum_of_kernels": "start from r = 1",
+                        "stride_applied_first": "own stride", "last_stride_only": "strides multiply"},
+}
