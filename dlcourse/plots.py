@@ -1,12 +1,33 @@
 """Pictures for the lectures (image grids, distortion levels, ...). Every function returns a matplotlib Figure."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 GOOD_COLOR = "tab:green"
 BAD_COLOR = "tab:red"
+
+
+def new_figure(**kwargs):
+    """A matplotlib Figure outside pyplot's global state (kwargs as for Figure), displayable in Jupyter."""
+    from matplotlib.figure import Figure
+
+    show_figures_in_notebooks()
+    return Figure(**kwargs)
+
+
+@functools.cache
+def show_figures_in_notebooks() -> None:
+    """In a Jupyter kernel, render a Figure that is a cell's value as a PNG (pyplot would do it only for its own)."""
+    from IPython import get_ipython
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, lambda figure: print_figure(figure, "png"))
 
 
 def grid_shape(count: int, nrows: int | None, ncols: int | None, max_cols: int = 8) -> tuple[int, int]:
@@ -36,11 +57,9 @@ def show_image_grid(images, titles=None, nrows=None, ncols=None, title_colors=No
     - row_labels: optional text left of each row.
     - cell_size: inches per image; suptitle: optional title of the whole figure.
     """
-    from matplotlib.figure import Figure
-
     images = list(images)
     nrows, ncols = grid_shape(len(images), nrows, ncols)
-    figure = Figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)),
+    figure = new_figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)),
                     layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False)
     for index, ax in enumerate(axes.flat):
@@ -236,11 +255,9 @@ def show_filters(filters, titles=None, nrows=None, ncols=None, cell_size=1.3, su
     - cell_size: inches per kernel.
     - suptitle: optional title of the figure.
     """
-    from matplotlib.figure import Figure
-
     filters = np.asarray(filters, dtype=float)
     nrows, ncols = grid_shape(len(filters), nrows, ncols)
-    figure = Figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)), layout="constrained")
+    figure = new_figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)), layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.set_xticks([])
@@ -273,12 +290,10 @@ def show_feature_maps(stages, titles=None, cell_size=1.8, suptitle=None):
     Each column shares one colour scale, symmetric around 0 (negative blue, zero white, positive red), so
     what a stage removes (ReLU: the blue) or coarsens (pooling: the detail) is visible.
     """
-    from matplotlib.figure import Figure
-
     names, maps = list(stages), [np.asarray(value, dtype=float) for value in stages.values()]
     count = maps[0].shape[-1]
     bounds = np.max([np.abs(m).max(axis=(0, 1)) for m in maps], axis=0)
-    figure = Figure(figsize=(count * cell_size, len(names) * cell_size + (0.4 if suptitle else 0)),
+    figure = new_figure(figsize=(count * cell_size, len(names) * cell_size + (0.4 if suptitle else 0)),
                     layout="constrained")
     axes = figure.subplots(len(names), count, squeeze=False)
     for row, (name, stage) in enumerate(zip(names, maps)):
@@ -319,4 +334,100 @@ def plot_receptive_fields(ax, image, sizes, center=None, labels=None):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
+    return ax.figure
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backpropagation (module 02): a network as a chain of layers, values forward and gradients backward.
+# ---------------------------------------------------------------------------------------------------------
+
+GRADIENT_COLOR = "tab:red"
+
+
+def plot_layer_chain(ax, layers, values, gradients, params=None):
+    """Draw layers as a chain of boxes, values flowing right above the arrows and gradients left below them.
+
+    Returns the Figure of ax.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - layers: names of the layers from input to loss, e.g. ["dense", "ReLU", "dense", "softmax\\ncross-entropy"].
+    - values: len(layers) + 1 labels of what enters the first layer and leaves each layer,
+      e.g. ["X", "h", "a", "z", "L"].
+    - gradients: len(layers) + 1 labels of the gradients of the loss with respect to those values,
+      e.g. ["dX", "dh", "da", "dz", "1"].
+    - params: optional {layer index: (parameter label, gradient label)}, e.g. {0: ("W1, b1", "dW1, db1")}: the
+      parameters enter the layer from above, their gradients leave it below (none drawn for a gradient label
+      None, e.g. for the labels y entering the loss).
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    if not len(values) == len(gradients) == len(layers) + 1:
+        raise ValueError(f"{len(layers)} layers need {len(layers) + 1} values and gradients, "
+                         f"got {len(values)} and {len(gradients)}.")
+    width, gap, height = 1.6, 1.4, 1.0
+    lefts = [gap + i * (width + gap) for i in range(len(layers))]
+    arrow_ends = [(left - gap, left) for left in lefts] + [(lefts[-1] + width, lefts[-1] + width + gap)]
+    for left, name in zip(lefts, layers):
+        ax.add_patch(FancyBboxPatch((left, -height / 2), width, height, boxstyle="round,pad=0.05",
+                                    facecolor="whitesmoke", edgecolor="black"))
+        ax.text(left + width / 2, 0, name, ha="center", va="center", fontsize=10)
+    for (start, end), value, gradient in zip(arrow_ends, values, gradients):
+        _arrow(ax, (start, 0.18), (end, 0.18), "black")
+        _arrow(ax, (end, -0.18), (start, -0.18), GRADIENT_COLOR)
+        ax.text((start + end) / 2, 0.3, value, ha="center", va="bottom", fontsize=11)
+        ax.text((start + end) / 2, -0.3, gradient, ha="center", va="top", fontsize=11, color=GRADIENT_COLOR)
+    for index, (param, gradient) in (params or {}).items():
+        middle = lefts[index] + width / 2
+        _arrow(ax, (middle - 0.3, 1.3), (middle - 0.3, height / 2 + 0.08), "black")
+        ax.text(middle - 0.3, 1.35, param, ha="center", va="bottom", fontsize=10)
+        if gradient:
+            _arrow(ax, (middle + 0.3, -height / 2 - 0.08), (middle + 0.3, -1.3), GRADIENT_COLOR)
+            ax.text(middle + 0.3, -1.35, gradient, ha="center", va="top", fontsize=10, color=GRADIENT_COLOR)
+    ax.set_xlim(-0.2, arrow_ends[-1][1] + 0.2)
+    ax.set_ylim(-1.9, 1.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax.figure
+
+
+def _arrow(ax, start, end, color) -> None:
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.5,
+                                                          shrinkA=0, shrinkB=0))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Architectures (module 05): where a network's parameters sit.
+# ---------------------------------------------------------------------------------------------------------
+
+LAYER_KIND_COLORS = {"Conv2D": "tab:blue", "Dense": "tab:orange", "BatchNormalization": "tab:gray"}
+
+
+def plot_parameter_bars(ax, counts, kinds, title=None, total=None):
+    """Bar chart of the parameters of each layer, coloured by layer type, on a log scale; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - counts: parameters per layer in network order, shape (L,).
+    - kinds: layer type of each ('Conv2D', 'Dense' ...); the legend gives each type's total and share.
+    - title: optional title of ax.
+    - total: the network's parameter count the shares refer to (default: the sum of counts).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    counts, kinds = np.asarray(counts, dtype=float), list(kinds)
+    total = total or counts.sum() or 1.0
+    positions = np.arange(1, len(counts) + 1)
+    for kind in dict.fromkeys(kinds):
+        mine = np.array([k == kind for k in kinds])
+        share = counts[mine].sum()
+        ax.bar(positions[mine], counts[mine], color=LAYER_KIND_COLORS.get(kind, "tab:purple"),
+               label=f"{kind}: {share:,.0f} ({share / total:.1%})")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("layer (in network order)")
+    ax.set_ylabel("parameters")
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title)
     return ax.figure
