@@ -23,7 +23,6 @@ HIDDEN = "hidden"
 # Libraries a from-scratch exercise may not call: they contain the op the student re-implements.
 # dlcourse itself is on the list: its checks hold the reference implementations.
 LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "scipy", "sklearn", "skimage", "torch", "jax", "cv2", "dlcourse")
-LIBRARY_ALIASES = ("tf", "keras", "scipy", "torch", "jax", "sklearn", "skimage", "cv2")
 
 
 GENERIC_WARNING_HINT = "a warning usually means overflow, division by zero or log(0): keep every step finite."
