@@ -55,6 +55,6 @@ case "${1:-}" in
     setup) setup ;;
     demo)  setup; "$VENV/bin/dlcourse" demo ;;
     test)  setup; "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "${@:2}" ;;
-    bench) setup; "$VENV/bin/python" benchmarks/bench_notebooks.py; "$VENV/bin/python" benchmarks/bench_data.py ;;
+    bench) setup; for bench in notebooks data architectures grading; do "$VENV/bin/python" "benchmarks/bench_$bench.py"; done ;;
     *) sed -n '2,6p' "$0" | sed 's/^# //'; exit 2 ;;
 esac

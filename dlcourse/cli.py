@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -19,37 +20,42 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> None:
-    """Grade every submission of a module; print the table and write the CSV files."""
-    from .grading.autograde import Course, grade_class
-    from .grading.report import export_gradebook, format_table, write_csv
+    """Grade every submission of a module in sandboxes; print the table and summary, write the reports."""
+    from .grading.course import Course
+    from .grading.engine import Options, grade_class
+    from .grading.report import class_summary, format_table, write_reports
+    from .grading.sandbox import Limits, choose_isolation, default_cell_timeout
 
-    results = grade_class(args.module, Path(args.submissions), pattern=args.student_pattern)
-    print(format_table(args.module, results))
-    reports = paths.grading_dir() / "reports"
-    reports.mkdir(exist_ok=True)
-    write_csv(args.module, results, reports / f"{args.module}_grades.csv")
-    export_gradebook(Course.default(), reports / "gradebook_export.csv")
-    print(f"Grades with reasons: {reports / f'{args.module}_grades.csv'}; nbgrader export: "
-          f"{reports / 'gradebook_export.csv'}; feedback: {paths.grading_dir() / 'feedback'}")
+    isolation = choose_isolation(args.unsafe_no_sandbox)
+    limits = Limits(memory_bytes=int(args.memory_limit * 2**30), cell_seconds=args.cell_timeout or
+                    default_cell_timeout(), notebook_seconds=args.notebook_timeout)
+    options = Options(workers=args.workers, limits=limits, students=tuple(args.student), force=args.force,
+                      pattern=args.student_pattern)
+    course = Course.default()
+    result = grade_class(args.module, Path(args.submissions), isolation, course, options)
+    print(format_table(result))
+    print()
+    print(class_summary(result))
+    written = write_reports(course, result)
+    print(f"Grades with reasons: {written['grades']}; class summary: {written['summary']}; nbgrader export: "
+          f"{written['export']}; feedback: {course.feedback}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    """Build the exercises and grade the bundled example class of module 01."""
-    cmd_build(argparse.Namespace(modules=[]))
-    example = paths.grading_dir() / "example_class"
-    cmd_grade(argparse.Namespace(module=EXAMPLE_MODULE, submissions=str(example),
-                                 student_pattern=args.student_pattern))
+    """Build module 01's exercises and grade the bundled example class."""
+    cmd_build(argparse.Namespace(modules=[EXAMPLE_MODULE]))
+    args.module, args.submissions = EXAMPLE_MODULE, str(paths.grading_dir() / "example_class")
+    cmd_grade(args)
 
 
-def cmd_check(args: argparse.Namespace) -> None:
-    """Run one notebook as grading will and report its visible tests."""
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run one notebook as grading will (visible tests only) and report its tests; 1 when one fails."""
     from .grading.student_check import check_notebook, format_outcomes
 
     path = Path(args.notebook)
-    outcomes = check_notebook(path)
-    print(format_outcomes(path, outcomes))
-    if not all(o.passed for o in outcomes):
-        raise SystemExit(1)
+    verdicts, notes = check_notebook(path)
+    print(format_outcomes(path, verdicts, notes))
+    return 0 if all(v.passed for v in verdicts) else 1
 
 
 def cmd_env(args: argparse.Namespace) -> None:
@@ -68,6 +74,23 @@ def cmd_clean(args: argparse.Namespace) -> None:
         print(f"cleaned {path}")
 
 
+def add_grading_options(command: argparse.ArgumentParser, default_pattern: str) -> None:
+    """Options of `grade` (and `demo`): intake, parallelism, resuming, limits, the sandbox."""
+    command.add_argument("--student-pattern", default=default_pattern,
+                         help="regular expression with a group 'student' that finds the id in a file name")
+    command.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                         help="submissions graded at once (default: one per core)")
+    command.add_argument("--student", action="append", default=[], metavar="ID",
+                         help="grade only this student (again, even if unchanged); repeat for several")
+    command.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
+    command.add_argument("--cell-timeout", type=float, default=None,
+                         help="seconds a cell may run (default: Execute.timeout of grading/nbgrader_config.py)")
+    command.add_argument("--notebook-timeout", type=float, default=900.0, help="seconds a notebook may run")
+    command.add_argument("--memory-limit", type=float, default=6.0, help="GiB of address space per notebook run")
+    command.add_argument("--unsafe-no-sandbox", action="store_true",
+                         help="run submissions without bubblewrap (only where it cannot be installed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per task."""
     from .grading.intake import DEFAULT_STUDENT_PATTERN
@@ -81,9 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=handler.__doc__)
         if name == "grade":
             command.add_argument("module", help="e.g. 01_perceptron")
-            command.add_argument("submissions", help="a folder of submissions or the zip an LMS exported")
-        command.add_argument("--student-pattern", default=DEFAULT_STUDENT_PATTERN,
-                             help="regular expression with a group 'student' that finds the id in a file name")
+            command.add_argument("submissions", help="a folder of submissions, the zip an LMS exported, or one notebook")
+        add_grading_options(command, DEFAULT_STUDENT_PATTERN)
         command.set_defaults(run=handler)
     check = sub.add_parser("check", help=cmd_check.__doc__)
     check.add_argument("notebook")
@@ -99,16 +121,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; known problems print one clear line (with what to do) instead of a traceback."""
     from .environment import EnvironmentProblem
     from .grading.intake import IntakeError
+    from .grading.sandbox import SandboxUnavailable
     from .nbgrader_tools import NbgraderError
     from .notebooks import NotebookError
 
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
-    except (NotebookError, IntakeError, NbgraderError, EnvironmentProblem, FileNotFoundError) as err:
+        return args.run(args) or 0
+    except KeyboardInterrupt as err:
+        print(f"dlcourse {args.command}: {err or 'interrupted'}", file=sys.stderr)
+        return 130
+    except (NotebookError, IntakeError, NbgraderError, EnvironmentProblem, SandboxUnavailable,
+            FileNotFoundError) as err:
         print(f"dlcourse {args.command}: {err}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

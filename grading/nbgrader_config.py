@@ -21,10 +21,13 @@ c.CourseDirectory.solution_directory = os.path.join("grading", "released_solutio
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING_DIR, "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-# Student code must finish: a cell that runs longer than this is stopped and scores zero.
+# Student code must finish: a cell that runs longer than this is stopped and scores zero. `dlcourse grade`
+# takes its cell time limit from here too (--cell-timeout overrides it).
 c.Execute.timeout = 120
 
-# Feedback shows students their own work and the check messages, never the hidden tests' source.
+# Feedback shows students their own work and the check messages, never the hidden tests' source; the HTML
+# of their outputs is sanitized (no script from a submission runs in the browser of whoever reads it).
+c.HTMLExporter.sanitize_html = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "dlcourse.grading.feedback.RedactHiddenTests",

@@ -1,10 +1,21 @@
-"""Feedback that never shows hidden tests: a preprocessor for nbgrader's generate_feedback."""
+"""Feedback that never shows hidden tests: the redaction preprocessor, and the feedback HTML of a graded notebook.
+
+``RedactHiddenTests`` is also configured for plain ``nbgrader generate_feedback`` (grading/nbgrader_config.py).
+:func:`feedback_html` renders the same page as nbgrader's generate_feedback, with the scores the grader just
+decided instead of reading them back from the gradebook, so workers can write it in parallel.
+"""
 from __future__ import annotations
 
+import copy
+import os
 import re
+from functools import lru_cache
 
-from nbconvert.preprocessors import Preprocessor
+import nbgrader
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from traitlets import Bool
+from traitlets.config import Config
 
 HIDDEN_REGION = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 HIDDEN_NOTE = "# (hidden tests ran here at grading)\n"
@@ -13,6 +24,11 @@ HIDDEN_NOTE = "# (hidden tests ran here at grading)\n"
 def redact_hidden_tests(source: str) -> str:
     """Replace every hidden-test region of a cell's source with a one-line note."""
     return HIDDEN_REGION.sub(HIDDEN_NOTE, source)
+
+
+def strip_hidden_tests(source: str) -> str:
+    """The source without its hidden-test regions: what the release notebook shows."""
+    return HIDDEN_REGION.sub("", source)
 
 
 def redact_traceback(lines: list[str]) -> list[str]:
@@ -33,3 +49,37 @@ class RedactHiddenTests(Preprocessor):
                 if output.get("output_type") == "error":
                     output["traceback"] = redact_traceback(output.get("traceback", []))
         return cell, resources
+
+
+@lru_cache(maxsize=1)
+def _exporter() -> HTMLExporter:
+    """nbgrader's feedback template, with hidden tests redacted."""
+    formgrader = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.sanitize_html = True  # outputs come from a submission: no scripts in a reader's browser
+    config.HTMLExporter.extra_template_basedirs = [os.path.join(formgrader, "templates")]
+    config.HTMLExporter.extra_template_paths = [
+        os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")]
+    exporter = HTMLExporter(config=config)
+    exporter.register_preprocessor(RedactHiddenTests(), enabled=True)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    return exporter
+
+
+def feedback_html(nb, scores: dict[str, float], student: str, module: str, notebook: str) -> str:
+    """The feedback page of one graded notebook; scores maps each graded cell's grade id to its points."""
+    nb = copy.deepcopy(nb)
+    max_score = 0.0
+    for cell in nb.cells:
+        role = cell.metadata.get("nbgrader", {})
+        if role.get("grade"):
+            role["score"] = scores.get(role["grade_id"])
+            max_score += float(role.get("points", 0))
+        if role.get("solution") or role.get("grade"):
+            role.setdefault("comment", None)
+            role.setdefault("task", False)
+    resources = {"nbgrader": {"notebook": notebook, "student": student, "assignment": module, "late_penalty": 0,
+                              "score": sum(s for s in scores.values() if s is not None), "max_score": max_score}}
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return body

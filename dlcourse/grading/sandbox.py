@@ -1,0 +1,324 @@
+"""Running the notebook runner in a bubblewrap sandbox: limits, a watchdog, and nothing of the course in view.
+
+The sandbox sees the system folders, the Python installation, the course's virtual environment and the
+``dlcourse`` package folder, all read-only, and its own scratch folder read-write (mounted at /sandbox, with
+/tmp inside it). Not the rest of the checkout: no solutions/, grading/ (gradebook, other submissions,
+autograded notebooks), tests/ or exercises/. No network (--unshare-net), its own process tree
+(--unshare-pid, killed as a whole when the grader kills bwrap or dies: --die-with-parent).
+
+As root, bwrap runs without a user namespace and the runner switches at once to an unprivileged uid leased
+for this sandbox alone, so the process-count limit (RLIMIT_NPROC counts per uid) holds per sandbox; as
+another user, --unshare-user gives each sandbox its own user namespace, which the kernel counts separately.
+The runner sets the memory (RLIMIT_AS), file size, open file and process limits before it reads the
+submission; the grader enforces the time limits from outside and kills the whole tree.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .. import paths
+
+GIB, MIB = 2**30, 2**20
+SANDBOX_ROOT = Path("/sandbox")
+SCRATCH_FOLDERS = ("work", "tmp", "home", "out")
+# Unprivileged uids leased to sandboxes when grading as root: far above the uids of real accounts.
+SANDBOX_UIDS = range(1_900_000, 1_900_512)
+ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/fonts")
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
+STDERR_KEPT = 4000
+# Shared memory for semaphores (multiprocessing, joblib): a small tmpfs, so that it cannot hold a memory bomb.
+SHM_BYTES = 64 * MIB
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be made here; the message says what to do."""
+
+
+def default_cell_timeout() -> float:
+    """Execute.timeout from grading/nbgrader_config.py: the same cell limit as plain nbgrader."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(paths.grading_dir())).load_config()
+    return float(config.Execute.get("timeout", 120))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one notebook run may use."""
+
+    memory_bytes: int = 6 * GIB
+    processes: int = 64  # threads count too (TensorFlow starts a few; fewer processes keep a fork bomb short)
+    cell_seconds: float = field(default_factory=default_cell_timeout)
+    notebook_seconds: float = 900.0
+    file_bytes: int = 256 * MIB
+    open_files: int = 1024
+    output_chars: int = 100_000  # per stream and cell; the rest is cut with a note
+    kill_grace_seconds: float = 10.0  # past the cell limit, the watchdog kills what the alarm could not stop
+
+    def for_runner(self) -> dict:
+        """The limits the runner applies itself."""
+        return {k: v for k, v in asdict(self).items() if k not in ("notebook_seconds", "kill_grace_seconds")}
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How submissions run: in bubblewrap, or (only when the instructor says so) without any sandbox."""
+
+    sandboxed: bool
+
+    def describe(self) -> str:
+        if self.sandboxed:
+            return "each submission ran in a bubblewrap sandbox (no network, no course files, limits)"
+        return "UNSAFE: submissions ran WITHOUT a sandbox (--unsafe-no-sandbox): no isolation from the course files"
+
+
+def choose_isolation(allow_unsafe: bool) -> Isolation:
+    """Bubblewrap when it works here; otherwise no sandbox if allowed, else SandboxUnavailable."""
+    problem = sandbox_problem()
+    if problem is None:
+        return Isolation(True)
+    if allow_unsafe:
+        return Isolation(False)
+    raise SandboxUnavailable(f"{problem}; grading runs untrusted code only in a sandbox. Install bubblewrap "
+                             "(`sudo apt-get install bubblewrap`, or `bash run.sh setup`), or pass "
+                             "--unsafe-no-sandbox to grade without isolation.")
+
+
+def sandbox_problem() -> str | None:
+    """Why bubblewrap cannot sandbox here, or None when a trial sandbox runs."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    with scratch_folder(None, Isolation(True), None, {}, None) as scratch:
+        command = bwrap_command(scratch.host, [sys.executable, "-I", "-c", "pass"], {})
+        result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        return f"bubblewrap cannot create a sandbox here ({(result.stderr.strip() or 'no message')[:200]})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The command line.
+# ---------------------------------------------------------------------------------------------------------
+
+def bwrap_command(scratch: Path, argv: list[str], env: dict[str, str]) -> list[str]:
+    """The bwrap command that runs argv with scratch mounted read-write at /sandbox and nothing else writable."""
+    command = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--die-with-parent", "--new-session", "--clearenv"]
+    if os.geteuid() == 0:  # the runner switches to a leased uid at once (see dlcourse.grading.runner)
+        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        command += ["--unshare-user"]
+    command += _system_mounts()
+    read_only = _python_folders()
+    command += _parent_folders(read_only)
+    for folder in read_only:
+        command += ["--ro-bind", str(folder), str(folder)]
+    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+                "--bind", str(scratch), str(SANDBOX_ROOT), "--bind", str(scratch / "tmp"), "/tmp",
+                "--chdir", str(SANDBOX_ROOT / "work")]
+    for name, value in env.items():
+        command += ["--setenv", name, value]
+    return command + ["--", *argv]
+
+
+def _system_mounts() -> list[str]:
+    """System folders as the host has them (real folders read-only, merged-/usr links as links)."""
+    mounts: list[str] = []
+    for folder in SYSTEM_FOLDERS:
+        if os.path.islink(folder):
+            mounts += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            mounts += ["--ro-bind", folder, folder]
+    for file in ETC_FILES:
+        mounts += ["--ro-bind-try", file, file]
+    return mounts
+
+
+def _python_folders() -> list[Path]:
+    """The Python installation, the virtual environment and the dlcourse package folder, outside /usr."""
+    package = Path(__file__).resolve().parent.parent
+    candidates = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package}
+    return sorted(f for f in candidates if not any(f.is_relative_to(s) for s in SYSTEM_FOLDERS))
+
+
+def _parent_folders(folders: list[Path]) -> list[str]:
+    """Create the sandbox's parent folders of the mounts traversable (bwrap would make them 0700)."""
+    parents = sorted({p for f in folders for p in f.parents if p != Path("/")} - set(folders), key=lambda p: len(p.parts))
+    return [arg for parent in parents for arg in ("--perms", "0755", "--dir", str(parent))]
+
+
+def runner_argv(job: Path) -> list[str]:
+    """How the runner is started (isolated mode: no current folder on sys.path, no PYTHON* variables)."""
+    return [sys.executable, "-I", "-B", "-m", "dlcourse.grading.runner", str(job)]
+
+
+def runner_environment(scratch: "Scratch", threads: int) -> dict[str, str]:
+    """The whole environment of a run: nothing is inherited from the grader."""
+    home, thread_count = scratch.path("home"), str(threads)
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home), "TMPDIR": str(scratch.path("tmp")), "LANG": "C.UTF-8",
+        "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "OMP_NUM_THREADS": thread_count, "OPENBLAS_NUM_THREADS": thread_count, "MKL_NUM_THREADS": thread_count,
+        "TF_NUM_INTRAOP_THREADS": thread_count, "TF_NUM_INTEROP_THREADS": thread_count,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scratch folders and sandbox uids.
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scratch:
+    """One run's folder on the host, and the same folder as the runner sees it."""
+
+    host: Path
+    inside: Path
+
+    def path(self, *parts: str) -> Path:
+        return self.inside.joinpath(*parts)
+
+
+@contextmanager
+def scratch_folder(parent: Path | None, isolation: Isolation, uid: int | None,
+                   data_files: dict[str, Path], font_cache: Path | None) -> Iterator[Scratch]:
+    """A fresh scratch folder: work/ (the exercise's data files), tmp/, home/, out/; removed afterwards."""
+    host = Path(tempfile.mkdtemp(prefix="dlcourse-run-", dir=parent))
+    try:
+        for name in SCRATCH_FOLDERS:
+            (host / name).mkdir()
+        for relative, source in data_files.items():
+            (host / "work" / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, host / "work" / relative)
+        if font_cache is not None:
+            (host / "home" / ".matplotlib").mkdir()
+            shutil.copy2(font_cache, host / "home" / ".matplotlib" / font_cache.name)
+        if uid is not None:
+            _give_to(host, uid)
+        yield Scratch(host, SANDBOX_ROOT if isolation.sandboxed else host)
+    finally:
+        shutil.rmtree(host, ignore_errors=True)
+
+
+def _give_to(host: Path, uid: int) -> None:
+    """Let the sandbox uid write its folders (the scratch root itself stays the grader's)."""
+    os.chmod(host, 0o755)
+    for name in SCRATCH_FOLDERS:
+        for folder, subfolders, files in os.walk(host / name):
+            for entry in [folder, *(os.path.join(folder, f) for f in subfolders + files)]:
+                os.chown(entry, uid, uid, follow_symlinks=False)
+
+
+@contextmanager
+def leased_uid(isolation: Isolation) -> Iterator[int | None]:
+    """An unprivileged uid no other sandbox uses meanwhile (sandboxed runs as root; others keep their uid)."""
+    if os.geteuid() != 0 or not isolation.sandboxed:
+        yield None
+        return
+    folder = Path(tempfile.gettempdir()) / "dlcourse-sandbox-uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for uid in SANDBOX_UIDS:
+        with open(folder / str(uid), "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield uid
+            return
+    raise SandboxUnavailable(f"all {len(SANDBOX_UIDS)} sandbox uids are in use: use fewer --workers.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running with a watchdog.
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunRecord:
+    """How a run ended: completed (results written), or where and why it stopped."""
+
+    completed: bool
+    last_cell: int | None
+    stop_reason: str
+    seconds: float
+    log: str
+
+
+def run_runner(scratch: Scratch, isolation: Isolation, limits: Limits, threads: int) -> RunRecord:
+    """Start the runner on scratch's job.json (sandboxed or not) and watch it until it ends or is killed."""
+    argv = runner_argv(scratch.path("job.json"))
+    env = runner_environment(scratch, threads)
+    command = bwrap_command(scratch.host, argv, env) if isolation.sandboxed else argv
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                   cwd=scratch.host / "work", env=env, start_new_session=True)
+        try:
+            done, last_cell, stop_reason = _watch(process, limits)
+        finally:
+            _kill_group(process)
+            process.wait()
+            process.stdout.close()
+        log.seek(0)
+        text = log.read(STDERR_KEPT).decode(errors="replace")
+    if not done and not stop_reason:
+        stop_reason = _exit_reason(process.returncode, isolation)
+    return RunRecord(done, last_cell, stop_reason, time.monotonic() - start, text)
+
+
+def _watch(process: subprocess.Popen, limits: Limits) -> tuple[bool, int | None, str]:
+    """Follow the runner's progress lines until it is done or ends: (done, last cell started, why it was killed).
+
+    The runner reports done only after its results are written, then leaves at once.
+    """
+    notebook_deadline = time.monotonic() + limits.notebook_seconds
+    cell_deadline, last_cell, pending = notebook_deadline, None, b""
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    while True:
+        now = time.monotonic()
+        if now >= min(cell_deadline, notebook_deadline):
+            limit = (f"the notebook time limit ({limits.notebook_seconds:g} s)" if now >= notebook_deadline
+                     else f"the cell time limit ({limits.cell_seconds:g} s) and could not be interrupted")
+            return False, last_cell, f"ran past {limit}"
+        if not selector.select(min(cell_deadline, notebook_deadline) - now):
+            continue
+        chunk = os.read(process.stdout.fileno(), 65536)
+        if not chunk:
+            return False, last_cell, ""
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()[-256:]
+        for line in lines:
+            words = line.decode(errors="replace").split()
+            if words[:1] == ["@cell"] and len(words) == 2 and words[1].isdigit():
+                last_cell, cell_deadline = int(words[1]), time.monotonic() + limits.cell_seconds + limits.kill_grace_seconds
+            elif words == ["@done"]:
+                return True, last_cell, ""
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the run's process group: bwrap, and with it (--die-with-parent) the whole sandbox."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _exit_reason(returncode: int, isolation: Isolation) -> str:
+    """The kernel's end in words (bwrap reports a death by signal N as exit code 128 + N)."""
+    signal_number = -returncode if returncode < 0 else returncode - 128 if isolation.sandboxed and returncode > 128 else 0
+    if signal_number in signal.valid_signals():
+        return f"the kernel died ({signal.Signals(signal_number).name})"
+    return f"the kernel exited with code {returncode}"

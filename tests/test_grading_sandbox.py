@@ -1,0 +1,145 @@
+"""The sandbox holds: no network, nothing of the course or other students readable, nothing outside the scratch
+folder writable, memory / process / file limits enforced, and the whole process tree killed on time-out."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from dlcourse import cli, paths
+from dlcourse.grading import sandbox
+from dlcourse.grading.sandbox import (Isolation, Limits, SandboxUnavailable, choose_isolation, leased_uid,
+                                      run_runner, sandbox_problem, scratch_folder)
+
+pytestmark = pytest.mark.skipif(sandbox_problem() is not None, reason=f"no sandbox here: {sandbox_problem()}")
+
+SANDBOXED = Isolation(True)
+QUICK = Limits(cell_seconds=10, kill_grace_seconds=1, notebook_seconds=60)
+
+
+def run_cells(cells: list[str], limits: Limits = QUICK):
+    """Run code cells with the grading runner in a sandbox: (run record, printed text of each cell)."""
+    with leased_uid(SANDBOXED) as uid, scratch_folder(None, SANDBOXED, uid, {}, None) as scratch:
+        job = {"cells": [{"index": i, "source": s, "harvest": None} for i, s in enumerate(cells)], "checks": None,
+               "which": [], "stop_before": None, "limits": limits.for_runner(), "sandboxed": True, "uid": uid,
+               "out": str(scratch.path("out"))}
+        (scratch.host / "job.json").write_text(json.dumps(job))
+        record = run_runner(scratch, SANDBOXED, limits, threads=1)
+        if not record.completed:
+            return record, []
+        document = json.loads((scratch.host / "out" / "results.json").read_text())
+    texts = [" ".join(o.get("text") or f"{o.get('ename')}: {o.get('evalue')}" for o in document["cells"][str(i)]["outputs"])
+             for i in range(len(cells))]
+    return record, texts
+
+
+TRY_ALL = '''
+import os
+def attempt(label, action):
+    try:
+        action()
+        print("OPEN", label)
+    except OSError as err:
+        print("closed", label, type(err).__name__)
+'''
+
+
+def test_nothing_of_the_course_or_other_students_is_readable_or_writable(tmp_path):
+    secret = tmp_path / "other-student" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("another student's work")
+    root = paths.project_root()
+    readable = [root / "solutions" / "01_perceptron" / "01_perceptron.ipynb", root / "grading" / "nbgrader_config.py",
+                root / "tests" / "test_harness.py", root / "exercises", secret, Path("/root/.bashrc")]
+    writable = [root / "dlcourse" / "planted.py", Path(os.__file__).parent / "planted.py", Path("/usr/planted"),
+                Path("/planted")]
+    reads = "\n".join(f"attempt('read {p}', lambda: os.listdir('{p}') if os.path.isdir('{p}') else open('{p}').read())"
+                      for p in readable)
+    writes = "\n".join(f"attempt('write {p}', lambda: open('{p}', 'w').write('x'))" for p in writable)
+    own = ("attempt('write scratch', lambda: open('mine.txt', 'w').write('x'))\n"
+           "attempt('write tmp', lambda: open('/tmp/t', 'w').write('x'))")
+    record, (out,) = run_cells([TRY_ALL + reads + "\n" + writes + "\n" + own + "\nprint('uid', os.getuid())"])
+    assert record.completed
+    for path in readable:
+        assert f"closed read {path}" in out
+    for path in writable:
+        assert f"closed write {path}" in out
+    assert "OPEN write scratch" in out and "OPEN write tmp" in out
+    assert "uid 0" not in out and not (root / "dlcourse" / "planted.py").exists()
+
+
+def test_there_is_no_network():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        code = (TRY_ALL + f"import socket\nattempt('local', lambda: socket.create_connection(('127.0.0.1', {port}), 2))\n"
+                "attempt('internet', lambda: socket.create_connection(('93.184.216.34', 80), 2))\n"
+                "attempt('dns', lambda: socket.getaddrinfo('example.com', 80))")
+        record, (out,) = run_cells([code])
+    assert record.completed
+    assert "closed local" in out and "closed internet" in out
+    assert "OPEN" not in out
+
+
+def test_memory_process_and_file_limits_hold():
+    limits = Limits(memory_bytes=2**30, processes=24, file_bytes=2**20, cell_seconds=30, kill_grace_seconds=1,
+                    notebook_seconds=60)
+    cells = ["import numpy as np\nx = np.ones(2**28)",  # 2 GiB
+             "import subprocess\nchildren = [subprocess.Popen(['sleep', '30']) for _ in range(40)]",
+             "open('big.bin', 'wb').write(b'0' * 2**21)",
+             "print('still running')"]
+    record, out = run_cells(cells, limits)
+    assert record.completed
+    assert "MemoryError" in out[0]
+    assert "BlockingIOError" in out[1] or "Resource temporarily unavailable" in out[1]
+    assert "File too large" in out[2]
+    assert "still running" in out[3]
+
+
+def process_running(marker: str) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_time_out_kills_the_whole_process_tree():
+    marker = "4321.987"
+    cells = [f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)",
+             "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass"]
+    start = time.monotonic()
+    record, _ = run_cells(cells, Limits(cell_seconds=2, kill_grace_seconds=1, notebook_seconds=60))
+    assert not record.completed and record.last_cell == 1
+    assert "ran past the cell time limit (2 s) and could not be interrupted" in record.stop_reason
+    assert time.monotonic() - start < 20
+    time.sleep(0.5)
+    assert not process_running(marker)
+
+
+def test_notebook_time_limit():
+    record, _ = run_cells(["import time\ntime.sleep(1)"] * 10, Limits(cell_seconds=5, notebook_seconds=3))
+    assert not record.completed and "ran past the notebook time limit (3 s)" in record.stop_reason
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uids are leased only when grading as root")
+def test_each_sandbox_gets_its_own_uid():
+    with leased_uid(SANDBOXED) as first, leased_uid(SANDBOXED) as second:
+        assert first != second and first > 65535 and second > 65535
+
+
+def test_grading_refuses_to_run_without_a_sandbox_unless_told(monkeypatch, capsys):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(SandboxUnavailable, match="--unsafe-no-sandbox"):
+        choose_isolation(allow_unsafe=False)
+    assert "UNSAFE" in choose_isolation(allow_unsafe=True).describe()
+    assert cli.main(["grade", "01_perceptron", "anywhere"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("dlcourse grade: bubblewrap (bwrap) is not installed") and "\n" not in error
