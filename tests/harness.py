@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from dlcourse import paths
+from dlcourse.checks.core import HIDDEN, PUBLIC, CheckFailure, Exercise, run_check
 from dlcourse.notebooks import read_notebook
 
 IMPLEMENTATIONS_PACKAGE = "implementations"
@@ -108,3 +109,18 @@ def companions(module: str, function: str) -> dict[str, Callable]:
 def solution_notebooks(module: str) -> list[Path]:
     """The nbgrader source notebooks of a module."""
     return paths.module_notebooks(paths.solutions_dir(), module)
+
+
+def all_cases(exercise: Exercise) -> list:
+    """The public and then the hidden cases of an exercise."""
+    return [*exercise.cases(PUBLIC), *exercise.cases(HIDDEN)]
+
+
+def failure_message(exercise: Exercise, functions: dict[str, Callable]) -> str | None:
+    """The message of the first failing check (public, then hidden), or None when every case passes."""
+    try:
+        for which in (PUBLIC, HIDDEN):
+            run_check(exercise, functions, which)
+    except CheckFailure as failure:
+        return str(failure)
+    return None

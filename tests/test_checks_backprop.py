@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from dlcourse.checks import backprop
-from dlcourse.checks.core import HIDDEN, PUBLIC, CheckFailure, judge, run_check
+from dlcourse.checks.core import CheckFailure, judge
 from dlcourse.environment import import_tensorflow
+from harness import all_cases, failure_message
 from implementations import m02_backprop as implementations
 
 EXERCISES = {exercise.name: exercise for exercise in backprop.EXERCISES}
@@ -20,22 +21,8 @@ CLOSED_FORMS = {
 }
 
 
-def all_cases(exercise):
-    return [*exercise.cases(PUBLIC), *exercise.cases(HIDDEN)]
-
-
 def parts(value) -> tuple:
     return value if isinstance(value, tuple) else (value,)
-
-
-def failure_message(exercise, functions: dict) -> str | None:
-    """The message of the first failing check (public, then hidden), or None if all pass."""
-    try:
-        for which in (PUBLIC, HIDDEN):
-            run_check(exercise, functions, which)
-    except CheckFailure as failure:
-        return str(failure)
-    return None
 
 
 @pytest.mark.parametrize("name", CLOSED_FORMS)
