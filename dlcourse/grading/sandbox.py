@@ -121,12 +121,14 @@ def bwrap_command(scratch: Path, argv: list[str], env: dict[str, str]) -> list[s
     else:
         command += ["--unshare-user"]
     command += _system_mounts()
+    # /tmp first: the Python folders mounted next stay visible when the course itself lives under /tmp.
+    command += ["--bind", str(scratch / "tmp"), "/tmp"]
     read_only = _python_folders()
     command += _parent_folders(read_only)
     for folder in read_only:
         command += ["--ro-bind", str(folder), str(folder)]
     command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
-                "--bind", str(scratch), str(SANDBOX_ROOT), "--bind", str(scratch / "tmp"), "/tmp",
+                "--bind", str(scratch), str(SANDBOX_ROOT),
                 "--chdir", str(SANDBOX_ROOT / "work")]
     for name, value in env.items():
         command += ["--setenv", name, value]
