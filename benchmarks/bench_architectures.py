@@ -34,7 +34,7 @@ def parameter_table() -> None:
     from dlcourse import models
     from dlcourse.checks.architectures import compare_structure
 
-    keras = models._keras()
+    keras = models.keras_module()
     published = {"build_lenet5": ("LeNet-5", models.LENET5_PARAMS, None),
                  "build_alexnet": ("AlexNet", models.ALEXNET_PARAMS, None),
                  "build_vgg19": ("VGG-19", models.VGG19_PARAMS, None),
@@ -59,7 +59,7 @@ def cnn_versus_fc(seeds: range) -> None:
     from dlcourse import models
     from dlcourse.datasets import load_mnist_subset
 
-    keras = models._keras()
+    keras = models.keras_module()
     rows = {"LeNet-5": [], "fully connected": []}
     for seed in seeds:
         data = load_mnist_subset(size=32, seed=seed)
@@ -83,7 +83,7 @@ def lenet_recipe(seeds: range) -> None:
     from dlcourse import models
     from dlcourse.datasets import load_digits
 
-    keras = models._keras()
+    keras = models.keras_module()
     accuracies = []
     for seed in seeds:
         data = load_digits(size=32, seed=seed)
