@@ -9,7 +9,9 @@ object the student made.
 from __future__ import annotations
 
 import dis
+import hashlib
 import inspect
+import os
 import types
 import warnings
 from dataclasses import dataclass, field
@@ -24,6 +26,11 @@ HIDDEN = "hidden"
 # dlcourse itself is on the list: its checks hold the reference implementations.
 LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "scipy", "sklearn", "skimage", "torch", "jax", "cv2", "dlcourse")
 
+
+# The hidden cases' random inputs are drawn from this secret when it is set (the instructor's, at grading);
+# without it they come from the open default below, which anyone with the repository can reproduce.
+HIDDEN_SECRET_VARIABLE = "DLCOURSE_HIDDEN_SECRET"
+OPEN_HIDDEN_SEED = 100
 
 GENERIC_WARNING_HINT = "a warning usually means overflow, division by zero or log(0): keep every step finite."
 
@@ -76,6 +83,23 @@ class Exercise:
     def function_names(self) -> tuple[str, ...]:
         """Names of the student functions this check calls: the graded one first."""
         return (self.name, *self.needs)
+
+
+def hidden_seed() -> int:
+    """Seed of the hidden cases: derived from $DLCOURSE_HIDDEN_SECRET when set, else OPEN_HIDDEN_SEED."""
+    secret = os.environ.get(HIDDEN_SECRET_VARIABLE, "")
+    if not secret:
+        return OPEN_HIDDEN_SEED
+    return int.from_bytes(hashlib.sha256(secret.encode()).digest()[:8], "big")
+
+
+def case_rng(module: int, which: str, salt: int) -> np.random.Generator:
+    """Random generator for one check's cases: public ones fixed, hidden ones from hidden_seed().
+
+    module -- the module's number (keeps the modules' streams apart); salt -- one per check.
+    """
+    first = (hidden_seed(), module) if which == HIDDEN else (module,)
+    return np.random.default_rng((*first, salt))
 
 
 # ---------------------------------------------------------------------------------------------------------

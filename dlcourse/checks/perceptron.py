@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from .core import HIDDEN, Case, Exercise, Mistake, checker, close_arrays, close_tuple
+from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arrays, close_tuple
 
 # Probabilities are clipped to [EPS, 1 - EPS] before the logarithm (Keras uses 1e-7 too).
 EPS = 1e-7
@@ -17,7 +17,7 @@ TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g} (float32 inputs and any clipping epsi
 
 
 def _rng(which: str, salt: int) -> np.random.Generator:
-    return np.random.default_rng((101 if which == HIDDEN else 1, salt))
+    return case_rng(1, which, salt)
 
 
 def _blobs(which: str, salt: int, n: int, d: int, separable: bool) -> tuple[np.ndarray, np.ndarray]:

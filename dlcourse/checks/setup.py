@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import HIDDEN, Case, Exercise, Mistake, checker, close_arrays
+from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arrays
 
 LUMA_BT601 = np.array([0.299, 0.587, 0.114])
 LUMA_BT709 = np.array([0.2126, 0.7152, 0.0722])  # the HDTV weights skimage.color.rgb2gray uses
@@ -16,7 +16,7 @@ TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g} (float32 images and TensorFlow's red 
 
 
 def _rng(which: str) -> np.random.Generator:
-    return np.random.default_rng(100 if which == HIDDEN else 0)
+    return case_rng(0, which, 0)
 
 
 def _to_grayscale_cases(which: str) -> list[Case]:
