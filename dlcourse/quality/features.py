@@ -1,0 +1,101 @@
+"""Two ways to describe an image's quality by numbers: hand-made statistics, and a frozen ImageNet backbone.
+
+The hand-made features measure what the distortions change (sharpness, noise, JPEG blocks, exposure); a
+logistic regression on them is the bar a CNN must beat. The ImageNet features are the frozen backbone's
+global-average-pooled activations (:func:`dlcourse.models.backbones.image_features`), kept in the course's
+cache folder so that a lecture computes them once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HANDMADE_FEATURE_NAMES = (
+    "log laplacian variance", "log mean gradient", "high-frequency share", "log noise (MAD of residual)",
+    "log JPEG blockiness", "mean brightness", "brightness std", "1st percentile", "99th percentile",
+    "share near black", "share near white", "log colourfulness",
+)
+EPS = 1e-6
+
+
+def luminance(images) -> np.ndarray:
+    """Rec. 601 luma (N, H, W) float64 of RGB images (N, H, W, 3) in [0, 1]."""
+    return np.asarray(images, dtype=np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def blockiness(gray: np.ndarray, block: int = 8) -> np.ndarray:
+    """Mean jump across 8-pixel block borders over the mean jump elsewhere, per image: gray (N, H, W) -> (N,)."""
+    jumps = np.abs(np.diff(gray, axis=2))  # (N, H, W - 1): jump between columns c and c + 1
+    border = (np.arange(jumps.shape[2]) % block) == block - 1
+    return (jumps[:, :, border].mean(axis=(1, 2)) + EPS) / (jumps[:, :, ~border].mean(axis=(1, 2)) + EPS)
+
+
+def handmade_features(images) -> np.ndarray:
+    """Sharpness, noise, blockiness and exposure statistics of images (N, H, W, 3) in [0, 1]: (N, 12) float64.
+
+    Columns in the order of HANDMADE_FEATURE_NAMES.
+    """
+    from scipy.ndimage import gaussian_filter, laplace, sobel
+
+    images = np.asarray(images, dtype=np.float64)
+    gray = luminance(images)
+    per_image = (1, 2)
+    lap = np.stack([laplace(g) for g in gray])
+    gradient = np.hypot(*(np.stack([sobel(g, axis=a) for g in gray]) for a in (0, 1)))
+    residual = gray - np.stack([gaussian_filter(g, 1.0) for g in gray])
+    noise = np.median(np.abs(residual - np.median(residual, axis=per_image, keepdims=True)), axis=per_image)
+    colour = images.std(axis=3).mean(axis=per_image)
+    columns = [
+        np.log(lap.var(axis=per_image) + EPS),
+        np.log(gradient.mean(axis=per_image) + EPS),
+        lap.var(axis=per_image) / (gray.var(axis=per_image) + lap.var(axis=per_image) + EPS),
+        np.log(noise + EPS),
+        np.log(blockiness(gray)),
+        gray.mean(axis=per_image),
+        gray.std(axis=per_image),
+        np.percentile(gray, 1, axis=per_image),
+        np.percentile(gray, 99, axis=per_image),
+        (gray < 0.02).mean(axis=per_image),
+        (gray > 0.98).mean(axis=per_image),
+        np.log(colour + EPS),
+    ]
+    return np.stack(columns, axis=1)
+
+
+def features_cache_path(images: np.ndarray, name: str, image_size) -> Path:
+    """Where the ImageNet features of these images are kept: <cache>/features/<name>_<size>_<digest>.npy."""
+    from dlcourse.models.backbones import cache_dir
+
+    digest = hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()[:20]
+    return cache_dir() / "features" / f"{name}_{image_size or 'native'}_{digest}.npy"
+
+
+def imagenet_features(images, name: str = "efficientnet_lite0", image_size=None, cache: bool = True) -> np.ndarray:
+    """Frozen-backbone features (N, 1280) float32 of images (N, H, W, 3) in [0, 1], read from the cache when there.
+
+    The features are computed once per set of images, backbone and size and saved atomically in the course's
+    cache folder ($DLCOURSE_CACHE_DIR, else the user cache folder); cache=False always computes them.
+    """
+    from dlcourse.models.backbones import image_features
+
+    images = np.asarray(images, dtype=np.float32)
+    path = features_cache_path(images, name, image_size) if cache else None
+    if path is not None and path.is_file():
+        try:
+            stored = np.load(path)
+            if stored.shape[0] == len(images):
+                return stored
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is recomputed and replaced below
+    features = image_features(images, name=name, image_size=image_size)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npy")
+        with os.fdopen(handle, "wb") as out:
+            np.save(out, features)
+        os.replace(temporary, path)
+    return features
