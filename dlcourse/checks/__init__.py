@@ -16,6 +16,7 @@ CHECKS_BY_MODULE = {
     "03_convolution": "convolution",
     "04_pooling": "pooling",
     "05_architectures": "architectures",
+    "08_visual_search": "visual_search",
 }
 
 
