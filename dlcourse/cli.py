@@ -1,4 +1,5 @@
-"""The `dlcourse` command: build exercises, grade a class, check a notebook, check the environment."""
+"""The `dlcourse` command: build exercises, grade a class, check a notebook, check the environment, package the
+course for students."""
 from __future__ import annotations
 
 import argparse
@@ -12,14 +13,25 @@ EXAMPLE_MODULE = "01_perceptron"
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    """Regenerate exercises/ from solutions/ through nbgrader."""
+    """Regenerate exercises/ from solutions/ through nbgrader; edited notebooks are kept unless --force."""
     from .build import build_exercises
 
-    for notebook in build_exercises(args.modules or None):
-        print(f"built {notebook.relative_to(paths.project_root())}")
+    result = build_exercises(args.modules or None, force=args.force)
+    for copy in result.backups:
+        print(f"replaced an edited file; its copy is kept in {_shown(copy)}")
+    for notebook in result.written:
+        print(f"built {_shown(notebook)}")
 
 
-def cmd_grade(args: argparse.Namespace) -> None:
+def _shown(path: Path) -> str:
+    """A path relative to the course folder when inside it."""
+    try:
+        return str(path.relative_to(paths.project_root()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_grade(args: argparse.Namespace, course=None) -> None:
     """Grade every submission of a module in sandboxes; print the table and summary, write the reports."""
     from .grading.course import Course
     from .grading.engine import Options, grade_class
@@ -31,7 +43,7 @@ def cmd_grade(args: argparse.Namespace) -> None:
                     default_cell_timeout(), notebook_seconds=args.notebook_timeout)
     options = Options(workers=args.workers, limits=limits, students=tuple(args.student), force=args.force,
                       pattern=args.student_pattern)
-    course = Course.default()
+    course = course or Course.default()
     result = grade_class(args.module, Path(args.submissions), isolation, course, options)
     print(format_table(result))
     print()
@@ -42,27 +54,38 @@ def cmd_grade(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    """Build module 01's exercises and grade the bundled example class."""
-    cmd_build(argparse.Namespace(modules=[EXAMPLE_MODULE]))
+    """Grade the bundled example class in grading/demo/ (its own release and reports; exercises/ untouched)."""
+    from .build import build_exercises
+    from .grading.course import Course
+
+    release = paths.demo_dir() / "release"
+    demo = Course.under(paths.demo_dir(), release)
+    build_exercises([EXAMPLE_MODULE], target=release, db_url=demo.db_url, force=True)
+    print(f"built the release of {EXAMPLE_MODULE} in {_shown(release)} (exercises/ is not touched)")
     args.module, args.submissions = EXAMPLE_MODULE, str(paths.grading_dir() / "example_class")
-    cmd_grade(args)
+    cmd_grade(args, demo)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run one notebook as grading will (visible tests only) and report its tests; 1 when one fails."""
-    from .grading.student_check import check_notebook, format_outcomes
+    from .grading.student_check import find_notebook, run_check
 
-    path = Path(args.notebook)
-    verdicts, notes = check_notebook(path)
-    print(format_outcomes(path, verdicts, notes))
-    return 0 if all(v.passed for v in verdicts) else 1
+    return 0 if run_check(find_notebook(args.notebook)) else 1
 
 
-def cmd_env(args: argparse.Namespace) -> None:
-    """Report versions, hardware and bundled data, with what to do about each problem."""
+def cmd_env(args: argparse.Namespace) -> int:
+    """Report versions, hardware and bundled data, with what to do about each problem; 1 when a check fails."""
     from .environment import print_environment_report
 
-    print_environment_report()
+    return 0 if print_environment_report() else 1
+
+
+def cmd_distribute(args: argparse.Namespace) -> None:
+    """Write the students' copy of the course as a zip: no solutions/, tests or gradebook."""
+    from .distribute import write_distribution
+
+    output = write_distribution(Path(args.output) if args.output else None)
+    print(f"wrote {output}: exercises/, course/, the dlcourse package and the set-up files, without solutions/")
 
 
 def cmd_clean(args: argparse.Namespace) -> None:
@@ -99,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help=cmd_build.__doc__)
     build.add_argument("modules", nargs="*", help="modules to build (default: all)")
+    build.add_argument("--force", action="store_true",
+                       help="replace notebooks edited since the last build (a copy goes to backups/)")
     build.set_defaults(run=cmd_build)
     for name, handler in (("grade", cmd_grade), ("demo", cmd_demo)):
         command = sub.add_parser(name, help=handler.__doc__)
@@ -108,9 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         add_grading_options(command, DEFAULT_STUDENT_PATTERN)
         command.set_defaults(run=handler)
     check = sub.add_parser("check", help=cmd_check.__doc__)
-    check.add_argument("notebook")
+    check.add_argument("notebook", nargs="?", default=None,
+                       help="the notebook, its module folder or its module (01_perceptron); default: the notebook "
+                            "of the module folder you are in, else the exercise saved last")
     check.set_defaults(run=cmd_check)
     sub.add_parser("env", help=cmd_env.__doc__).set_defaults(run=cmd_env)
+    distribute = sub.add_parser("distribute", help=cmd_distribute.__doc__)
+    distribute.add_argument("--output", help="the zip to write (default: dist/dlcourse-students.zip)")
+    distribute.set_defaults(run=cmd_distribute)
     clean = sub.add_parser("clean", help=cmd_clean.__doc__)
     clean.add_argument("notebooks", nargs="*")
     clean.set_defaults(run=cmd_clean)

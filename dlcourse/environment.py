@@ -5,6 +5,7 @@ import contextlib
 import importlib
 import os
 import re
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -117,9 +118,12 @@ def check_environment() -> list[Finding]:
     ]
 
 
-def print_environment_report() -> None:
-    """Run check_environment() and print one line per finding, the fix under each failed one, and a verdict."""
-    print(format_environment_report(check_environment()))
+def print_environment_report() -> bool:
+    """Run check_environment() and print one line per finding, the fix under each failed one, and a verdict;
+    True when every check passed."""
+    findings = check_environment()
+    print(format_environment_report(findings))
+    return all(finding.ok for finding in findings)
 
 
 def format_environment_report(findings: list[Finding]) -> str:
@@ -176,9 +180,14 @@ def _package_findings() -> list[Finding]:
         return [Finding("course package", False, f"the `{COURSE_DISTRIBUTION}` package is not installed in "
                         f"this kernel ({sys.executable})", SETUP_ADVICE)]
     return [_probe(name, lambda name=name, pinned=pinned: _pinned_version(name, pinned),
-                   f"Install the pinned version with `pip install \"{name}=={pinned}\"` in the course "
-                   f"environment, then restart the kernel; or: {SETUP_ADVICE}")
+                   f"Install the pinned version with `{pip_command()} install \"{name}=={pinned}\"`, then "
+                   f"restart the kernel; or: {SETUP_ADVICE}")
             for name, pinned in pins.items()]
+
+
+def pip_command() -> str:
+    """The pip of this environment, as a command to type: the interpreter's own (`/path/.venv/bin/python -m pip`)."""
+    return f"{shlex.quote(sys.executable)} -m pip"
 
 
 def _pinned_version(name: str, pinned: str) -> str:
@@ -213,7 +222,7 @@ def _data_findings() -> list[Finding]:
 
 
 def _reinstall_advice(package: str) -> str:
-    return (f"The data ships inside {package}: reinstall it with `pip install --force-reinstall --no-deps "
+    return (f"The data ships inside {package}: reinstall it with `{pip_command()} install --force-reinstall --no-deps "
             f"\"{_requirement(package)}\"`, then restart the kernel; or: {SETUP_ADVICE}")
 
 
@@ -262,3 +271,47 @@ def _course_folders() -> str:
     if missing:
         raise FileNotFoundError(f"{', '.join(name + '/' for name in missing)} missing in {root}")
     return f"{', '.join(name + '/' for name in STUDENT_FOLDERS)} in {root}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Set-up's verification: the installed versions against pyproject.toml (run by `bash run.sh setup`).
+# ---------------------------------------------------------------------------------------------------------
+
+def declared_pins(pyproject: Path, extras: tuple[str, ...] = ("dev",)) -> dict[str, str]:
+    """{distribution: version} pinned with == in pyproject.toml's dependencies and the given extras."""
+    import tomllib
+
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for extra in extras:
+        requirements += project.get("optional-dependencies", {}).get(extra, [])
+    return {match.group(1): match.group(2) for match in map(PIN.match, requirements) if match}
+
+
+def pin_problems(pins: dict[str, str]) -> list[str]:
+    """One line per pinned distribution whose installed version differs (or that is missing), plus the course."""
+    problems = []
+    for name, pinned in {COURSE_DISTRIBUTION: None, **pins}.items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{name}: not installed" + (f" (pinned {pinned})" if pinned else ""))
+            continue
+        if pinned and installed != pinned:
+            problems.append(f"{name}: {installed} installed, pinned {pinned}")
+    return problems
+
+
+def verify_installation(argv: list[str]) -> int:
+    """`python -m dlcourse.environment --verify pyproject.toml`: 0 when every pin is installed, else 1 (listed)."""
+    if len(argv) != 2 or argv[0] != "--verify":
+        print("usage: python -m dlcourse.environment --verify path/to/pyproject.toml", file=sys.stderr)
+        return 2
+    problems = pin_problems(declared_pins(Path(argv[1])))
+    for problem in problems:
+        print(f"  {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(verify_installation(sys.argv[1:]))

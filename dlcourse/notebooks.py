@@ -21,7 +21,7 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
     """Read a notebook, or raise NotebookError naming the file and the fix."""
     path = Path(path)
     if not path.is_file():
-        raise NotebookError(f"{path}: no such notebook. Check the name; `dlcourse build` regenerates exercises/.")
+        raise NotebookError(f"{path}: no such notebook. Check the name and the folder you are in.")
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         json.loads(text)
@@ -29,8 +29,7 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
         raise NotebookError(
             f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}). It was damaged "
             "outside Jupyter (an editor, a merge, a truncated upload). Restore it: `git checkout -- "
-            f"{path}` for a course file, or fetch the exercise again and copy your answers over; "
-            "instructors rebuild exercises/ with `dlcourse build`."
+            f"{path}` for a course file, or fetch the exercise again and copy your answers over."
         ) from None
     try:
         return nbformat.reads(text, as_version=NBFORMAT_VERSION)

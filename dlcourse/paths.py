@@ -38,9 +38,21 @@ def course_dir() -> Path:
     return project_root() / "course"
 
 
+def backups_dir() -> Path:
+    """backups/: copies of edited files that a forced build replaced (git-ignored)."""
+    return project_root() / "backups"
+
+
+def demo_dir() -> Path:
+    """grading/demo/: the demo's own release and grading folders, so that it never touches exercises/."""
+    return grading_dir() / "demo"
+
+
 def modules() -> list[str]:
-    """Module names (NN_name) that have a folder in solutions/, in order."""
-    return sorted(p.name for p in solutions_dir().iterdir() if p.is_dir() and MODULE_PATTERN.match(p.name))
+    """Module names (NN_name) that have a folder in solutions/ (in a student distribution, which has no
+    solutions/, in exercises/), in order."""
+    folder = solutions_dir() if solutions_dir().is_dir() else exercises_dir()
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and MODULE_PATTERN.match(p.name))
 
 
 def module_notebooks(folder: Path, module: str) -> list[Path]:
