@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dlcourse import cli, paths
-from dlcourse.grading import sandbox
+from dlcourse.grading import accounting, sandbox
 from dlcourse.grading.sandbox import (Isolation, Limits, SandboxUnavailable, choose_isolation, leased_uid,
                                       run_runner, sandbox_problem, scratch_folder)
 
@@ -27,14 +27,15 @@ SANDBOXED = Isolation(True)
 QUICK = Limits(cell_seconds=10, kill_grace_seconds=1, notebook_seconds=60)
 
 
-def run_cells(cells: list[str], limits: Limits = QUICK):
+def run_cells(cells: list[str], limits: Limits = QUICK, locked: frozenset[int] = frozenset()):
     """Run code cells with the grading runner in a sandbox: (run record, printed text of each cell)."""
     with leased_uid(SANDBOXED) as uid, scratch_folder(None, SANDBOXED, uid, {}, None) as scratch:
-        job = {"cells": [{"index": i, "source": s, "harvest": None} for i, s in enumerate(cells)], "checks": None,
-               "which": [], "stop_before": None, "limits": limits.for_runner(), "sandboxed": True, "uid": uid,
+        job = {"cells": [{"index": i, "source": s, "harvest": None, "locked": i in locked}
+                         for i, s in enumerate(cells)],
+               "stop_before": None, "limits": limits.for_runner(), "sandboxed": True, "uid": uid,
                "out": str(scratch.path("out"))}
         (scratch.host / "job.json").write_text(json.dumps(job))
-        record = run_runner(scratch, SANDBOXED, limits, threads=1)
+        record = run_runner(scratch, SANDBOXED, limits, threads=1, locked=locked, indices=frozenset(range(len(cells))))
         if not record.completed:
             return record, []
         document = json.loads((scratch.host / "out" / "results.json").read_text())
@@ -121,18 +122,67 @@ def test_time_out_kills_the_whole_process_tree():
     marker = "4321.987"
     cells = [f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)",
              "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass"]
-    start = time.monotonic()
     record, _ = run_cells(cells, Limits(cell_seconds=2, kill_grace_seconds=1, notebook_seconds=60))
-    assert not record.completed and record.last_cell == 1
-    assert "ran past the cell time limit (2 s) and could not be interrupted" in record.stop_reason
-    assert time.monotonic() - start < 20
+    assert not record.completed and record.last_cell == 1 and not record.retry
+    assert "ran past the cell CPU-time limit (2 s) and could not be interrupted" in record.stop_reason
     time.sleep(0.5)
     assert not process_running(marker)
 
 
-def test_notebook_time_limit():
-    record, _ = run_cells(["import time\ntime.sleep(1)"] * 10, Limits(cell_seconds=5, notebook_seconds=3))
-    assert not record.completed and "ran past the notebook time limit (3 s)" in record.stop_reason
+BURN_ONE_SECOND = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 1:\n    pass"
+
+
+def test_notebook_limit_is_cpu_time_of_the_student_cells():
+    record, _ = run_cells([BURN_ONE_SECOND] * 10, Limits(cell_seconds=5, kill_grace_seconds=0.5, notebook_seconds=3))
+    assert not record.completed and "ran past the notebook CPU-time limit (3 s)" in record.stop_reason
+    assert 3 <= record.last_cell <= 5
+
+
+def test_a_sleeping_cell_is_stopped_by_the_wall_clock_backstop_and_it_is_the_students():
+    limits = Limits(cell_seconds=1, kill_grace_seconds=0.5, notebook_seconds=60, wall_factor=2, wall_margin_seconds=1)
+    record, _ = run_cells(["print('hi')", "import time\ntime.sleep(3600)"], limits)
+    assert not record.completed and record.last_cell == 1 and not record.retry
+    assert "waited past the wall-clock backstop (3 s)" in record.stop_reason
+
+
+def test_the_course_cell_is_not_charged_and_its_overrun_is_a_retry():
+    limits = Limits(cell_seconds=0.5, kill_grace_seconds=0.5, notebook_seconds=1, setup_seconds=2)
+    record, out = run_cells([BURN_ONE_SECOND, "print('student')"], limits, locked=frozenset({0}))
+    assert record.completed and "student" in out[1]  # the locked cell's second is neither the cell's nor the notebook's
+    record, _ = run_cells([BURN_ONE_SECOND.replace("< 1", "< 60"), "print('student')"], limits, locked=frozenset({0}))
+    assert not record.completed
+    assert "the run ended in the course's own cell 1 before any cell of the submission ran" in record.retry
+
+
+FORGED_PROGRESS = """import os, time
+for fd in range(3, 64):
+    for index in (1, 1, 0, 99):
+        try:
+            os.write(fd, f"@cell {index} 0\\n".encode())
+        except OSError:
+            pass
+start = time.process_time()
+while time.process_time() - start < 60:
+    pass
+"""
+
+
+def test_progress_lines_written_by_the_student_do_not_extend_the_time():
+    limits = Limits(cell_seconds=30, kill_grace_seconds=0.5, notebook_seconds=2)
+    record, _ = run_cells([FORGED_PROGRESS, "print('after')"], limits)
+    assert not record.completed and "ran past the notebook CPU-time limit (2 s)" in record.stop_reason
+
+
+@pytest.mark.skipif(accounting.CgroupTree.create(2**30) is None, reason="no control group can be made here")
+def test_memory_limit_covers_every_process_of_the_sandbox_together():
+    limits = Limits(memory_bytes=2**30, cell_seconds=30, kill_grace_seconds=1, notebook_seconds=60)
+    code = ("import subprocess, sys\nchild = 'import numpy as np, time\\nx = np.ones(2**26)\\ntime.sleep(60)'\n"
+            "children = [subprocess.Popen([sys.executable, '-c', child]) for _ in range(4)]\n"
+            "[c.wait() for c in children]")  # 4 x 512 MiB: each under the limit, together twice over it
+    record, _ = run_cells([code], limits)
+    assert not record.completed
+    assert "the run used more than 1 GiB of memory (all its processes together)" in record.stop_reason or \
+        record.last_cell == 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="uids are leased only when grading as root")

@@ -10,7 +10,7 @@ import hashlib
 import importlib
 import inspect
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -19,8 +19,9 @@ from .. import paths
 from ..build import generate_release
 from ..checks import checks_module
 from ..notebooks import NotebookError
+from .secret import default_secret_file
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Course:
     state: Path
     release: Path
     db_url: str
+    secret_file: Path = field(default_factory=default_secret_file)
 
     @classmethod
     def default(cls) -> "Course":
@@ -44,10 +46,11 @@ class Course:
 
     @classmethod
     def under(cls, root: Path, release: Path) -> "Course":
-        """A course kept entirely under root (created if missing; tests, benchmarks), its release in release."""
+        """A course kept entirely under root (created if missing; tests, benchmarks), its release in release,
+        its hidden-test secret in root/hidden_secret."""
         root.mkdir(parents=True, exist_ok=True)
         return cls(root / "submitted", root / "autograded", root / "feedback", root / "reports",
-                   root / ".grade_state", release, f"sqlite:///{root / 'gradebook.db'}")
+                   root / ".grade_state", release, f"sqlite:///{root / 'gradebook.db'}", root / "hidden_secret")
 
     def nbgrader_overrides(self) -> list[str]:
         """Command-line options pointing plain nbgrader commands at this course's folders."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing.connection import wait as connection_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,14 +20,16 @@ from tqdm import tqdm
 from ..notebooks import NotebookError, read_notebook
 from . import intake
 from .course import Assignment, Course, NotebookSource, load_assignment
-from .evaluate import Evaluation, RunSettings, evaluate
+from .evaluate import Evaluation, NotGraded, RunSettings, evaluate
 from .feedback import feedback_html
 from .gradebook import record_submission
 from .results import CellGrade, NotebookResult, SubmissionResult
 from .sandbox import Isolation, Limits
+from .secret import Secret, use_secret
 from .state import GradeState
 
 GRADING_WHICH = ("public", "hidden")
+WORKER_ATTEMPTS = 2  # a submission whose worker died is graded once more by a fresh one
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ClassResult:
     graded_now: list[str]
     isolation: Isolation
     seconds: float
+    secret: Secret | None = None
 
 
 class GradingInterrupted(KeyboardInterrupt):
@@ -82,17 +85,18 @@ def grade_class(module: str, source: Path, isolation: Isolation, course: Course 
     """Grade every submission of module found in source; unchanged ones keep their stored result."""
     start = time.monotonic()
     course, options = course or Course.default(), options or Options()
+    secret = use_secret(course.secret_file)
     assignment = load_assignment(course, module)
     state = GradeState(course.state / module)
     expected = [notebook.filename for notebook in assignment.notebooks]
-    results: dict[str, SubmissionResult] = {}
+    results = state.load_all()  # the whole class in the gradebook, not only this source
     tasks: list[Task] = []
     settings = RunSettings(isolation, options.limits, options.threads, GRADING_WHICH, course.data_files(module),
                            _font_cache(), options.scratch)
     with intake.submissions(source, expected, options.pattern) as found:
         _check_selection(found, options.students)
         for submission in found:
-            fingerprint = _fingerprint(submission, assignment, isolation)
+            fingerprint = _fingerprint(submission, assignment, isolation, secret)
             previous = state.load(submission.student)
             chosen = not options.students or submission.student in options.students
             up_to_date = (previous is not None and previous.fingerprint == fingerprint
@@ -103,11 +107,13 @@ def grade_class(module: str, source: Path, isolation: Isolation, course: Course 
             elif previous is not None:
                 results[submission.student] = previous
     for result in _run_tasks(tasks, options.workers, module):
-        record_submission(course, assignment, result)
-        state.save(result)
+        if result.graded:
+            record_submission(course, assignment, result)
+            state.save(result)
         results[result.student] = result
     ordered = [results[s] for s in sorted(results)]
-    return ClassResult(module, ordered, [t.submission.student for t in tasks], isolation, time.monotonic() - start)
+    return ClassResult(module, ordered, [t.submission.student for t in tasks], isolation, time.monotonic() - start,
+                       secret)
 
 
 def _check_selection(found: list[intake.Submission], students: tuple[str, ...]) -> None:
@@ -117,8 +123,9 @@ def _check_selection(found: list[intake.Submission], students: tuple[str, ...]) 
                                  f"{', '.join(s.student for s in found) or 'none'}.")
 
 
-def _fingerprint(submission: intake.Submission, assignment: Assignment, isolation: Isolation) -> str:
-    return f"{assignment.fingerprint[:32]}-{int(isolation.sandboxed)}-{submission.content_hash()[:32]}"
+def _fingerprint(submission: intake.Submission, assignment: Assignment, isolation: Isolation, secret: Secret) -> str:
+    return (f"{assignment.fingerprint[:32]}-{int(isolation.sandboxed)}-{secret.digest}-"
+            f"{submission.content_hash()[:32]}")
 
 
 def _outputs_exist(course: Course, result: SubmissionResult) -> bool:
@@ -136,38 +143,118 @@ def _font_cache() -> Path | None:
 
 
 def _run_tasks(tasks: list[Task], workers: int, module: str):
-    """Yield each task's result as it completes, with a progress bar; Ctrl-C keeps what is done."""
+    """Yield each task's result as it completes, with a progress bar; Ctrl-C keeps what is done.
+
+    Each worker process grades one submission at a time. A worker that dies (the OOM killer, a crash) takes
+    only its own submission with it: that one is graded again by a fresh worker, the others go on.
+    """
     if not tasks:
         return
     progress = tqdm(total=len(tasks), desc=f"grading {module}", unit="submission", dynamic_ncols=True)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
-    pending = {pool.submit(grade_submission, task): task for task in tasks}
+    pool = _Pool(min(workers, len(tasks)))
+    queue, attempts = list(tasks), {id(task): 0 for task in tasks}
     try:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                yield _result_of(future, task)
+        while queue or pool.busy:
+            while queue and pool.idle():
+                task = queue.pop(0)
+                attempts[id(task)] += 1
+                pool.start(task)
+            for task, result, death in pool.finished():
+                if result is None and attempts[id(task)] < WORKER_ATTEMPTS:
+                    queue.insert(0, task)
+                    continue
+                yield result or _not_graded(task, f"the grading worker died twice ({death}); run the command "
+                                                  "again to retry")
                 progress.set_postfix_str(task.submission.student)
                 progress.update()
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
         raise GradingInterrupted(f"stopped after {progress.n} of {len(tasks)} submissions; the graded ones are "
                                  "saved: run the same command again to resume.") from None
     finally:
+        pool.close()
         progress.close()
-    pool.shutdown()
 
 
-def _result_of(future, task: Task) -> SubmissionResult:
-    """The worker's result; a worker that failed becomes a zero with the reason (the batch goes on)."""
-    try:
-        return future.result()
-    except Exception as err:  # a worker process that crashed, or a fault in the engine itself
-        reason = f"grading failed ({type(err).__name__}: {err}); run the command again to retry"
-        notebooks = [_unrun_notebook(source, reason) for source in task.assignment.notebooks]
-        return SubmissionResult(task.submission.student, task.assignment.module, "", notebooks,
-                                list(task.submission.notes))
+class _Pool:
+    """Worker processes (spawned), each with its own pipe, so that the death of one is seen as its own."""
+
+    def __init__(self, size: int):
+        self.context = multiprocessing.get_context("spawn")
+        self.size = size
+        self.workers: list[list] = []  # [process, connection, task or None]
+
+    @property
+    def busy(self) -> bool:
+        return any(worker[2] is not None for worker in self.workers)
+
+    def idle(self) -> bool:
+        return len(self.workers) < self.size or any(worker[2] is None for worker in self.workers)
+
+    def start(self, task: Task) -> None:
+        worker = next((w for w in self.workers if w[2] is None), None)
+        if worker is None:
+            mine, theirs = self.context.Pipe()
+            process = self.context.Process(target=_worker_main, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            worker = [process, mine, None]
+            self.workers.append(worker)
+        worker[1].send(task)
+        worker[2] = task
+
+    def finished(self):
+        """(task, result, None) for each result that arrived, (task, None, how it died) for each dead worker."""
+        busy = [w for w in self.workers if w[2] is not None]
+        ready = set(connection_wait([w[1] for w in busy] + [w[0].sentinel for w in busy]))
+        for worker in busy:
+            process, connection, task = worker
+            if connection in ready or process.sentinel in ready:
+                try:
+                    result = connection.recv() if connection.poll() else None
+                except (EOFError, OSError):
+                    result = None
+                if result is not None:
+                    worker[2] = None
+                    yield task, result, None
+                elif not process.is_alive():
+                    self.workers.remove(worker)
+                    code = process.exitcode
+                    yield task, None, f"signal {-code}" if code and code < 0 else f"exit code {code}"
+
+    def close(self) -> None:
+        for process, connection, _ in self.workers:
+            try:
+                connection.send(None)
+            except OSError:
+                pass
+        for process, _, _ in self.workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _worker_main(connection) -> None:
+    """A worker: grade the submissions sent on connection until None comes."""
+    while True:
+        try:
+            task = connection.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if task is None:
+            return
+        try:
+            result = grade_submission(task)
+        except Exception as err:  # a fault in the engine itself: not the student's, so no grade
+            result = _not_graded(task, f"grading failed ({type(err).__name__}: {err}); run the command again")
+        connection.send(result)
+
+
+def _not_graded(task: Task, reason: str) -> SubmissionResult:
+    """A result that gives no grade (never a zero in the gradebook): graded again on the next run."""
+    notebooks = [_unrun_notebook(source, reason) for source in task.assignment.notebooks]
+    return SubmissionResult(task.submission.student, task.assignment.module, "", notebooks,
+                            list(task.submission.notes), retry=reason)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -178,9 +265,12 @@ def grade_submission(task: Task) -> SubmissionResult:
     """Grade every notebook of one submission; runs in a worker process."""
     start = time.monotonic()
     notebooks = []
-    for source in task.assignment.notebooks:
-        path = task.submission.notebooks.get(source.filename)
-        notebooks.append(grade_notebook(task, source, path) if path else _unrun_notebook(source, "missing"))
+    try:
+        for source in task.assignment.notebooks:
+            path = task.submission.notebooks.get(source.filename)
+            notebooks.append(grade_notebook(task, source, path) if path else _unrun_notebook(source, "missing"))
+    except NotGraded as err:
+        return _not_graded(task, str(err))
     return SubmissionResult(task.submission.student, task.assignment.module, task.fingerprint, notebooks,
                             list(task.submission.notes), time.monotonic() - start)
 

@@ -4,22 +4,28 @@ Grading and ``dlcourse check`` both go through :func:`evaluate`, so a student's 
 the same runner, harvest and judgement (with the visible tests only, and without a sandbox).
 
 A run that dies (``os._exit``, a crash, a cell that cannot be interrupted) is run again up to the cell where
-it stopped, so every test before that cell counts; the cells from there on score 0 with the reason.
+it stopped, so every test before that cell counts; the cells from there on score 0 with the reason. A run
+stopped by something that is not the submission's doing (the course's own cell, an overloaded machine, a
+sandbox that could not start) raises :class:`NotGraded`: no grade, grade it again.
+
+The cases of every harvest are drawn here, in the grader (hidden ones from the instructor's secret), and sent
+to the run only when it reaches the test (:class:`Harvests`); each output comes back as one frame, decoded as
+plain data and kept here. Nothing else the run writes decides a point of an exercise.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from ..checks import checks_module, exercises_of
-from . import plain
+from . import channel, plain, sandbox_view
 from .course import NotebookSource
 from .judging import NotebookEvidence, Stop, Verdict, judge_notebook
-from .prepare import TEST, PreparedNotebook, prepare
-from .sandbox import Isolation, Limits, leased_uid, run_runner, scratch_folder
+from .prepare import SETUP, TEST, PreparedNotebook, prepare
+from .sandbox import Conversation, Isolation, Limits, leased_uid, run_runner, scratch_folder
 from .static_rules import parse_notebook, tampering
 
 MAX_RUNS = 3  # a first run, then reruns that stop before the cell where the previous one died
@@ -52,41 +58,119 @@ def evaluate(nb: nbformat.NotebookNode, restore_from: NotebookSource | None, gra
     """Restore nb (when a source is given), run it, and judge every graded cell of graded."""
     prepared = prepare(nb, restore_from)
     exercises = exercises_of(module) if module else {}
-    document, arrays, stop = run_notebook(prepared, checks_module(module) if exercises else None, exercises,
-                                          settings)
+    document, harvests, stop = run_notebook(prepared, checks_module(module) if exercises else None, exercises,
+                                            settings)
     code = parse_notebook(prepared)
-    evidence = NotebookEvidence(prepared, code, document.get("harvests") or {}, arrays, settings.which, stop,
-                                tampering(code))
+    evidence = NotebookEvidence(prepared, code, harvests, settings.which, stop, tampering(code))
     executed = fill_outputs(prepared, document, stop)
     verdicts = judge_notebook(graded, exercises, evidence, executed)
     show_verdicts(prepared, verdicts, exercises)
     notes = prepared.notes + ([f"the run stopped: {stop.reason}"] if stop else [])
+    notes += [document["unreadable"]] if "unreadable" in document else []
     return Evaluation(prepared, verdicts, notes + _placement_notes(prepared, evidence, exercises))
+
+
+class NotGraded(Exception):
+    """The run was stopped by a cause that is not the submission's; the message says which. Grade it again."""
+
+
+@dataclass
+class Harvests(Conversation):
+    """The grader's side of the harvests: cases sent on request, one output per case received and decoded."""
+
+    exercises: dict
+    targets: dict[str, dict]  # grade id -> the job's harvest entry (with the cell index)
+    which: tuple[str, ...]
+    records: dict[str, dict] = field(default_factory=dict)
+    serving: str | None = None
+    expected: list = field(default_factory=list)  # (which, case) still to come, in order
+    sent: int = 0
+
+    def receive(self, frame: channel.Frame, cell: int | None) -> bytes | None:
+        target = self.targets.get(frame.arg) if frame.kind in ("record", "harvest") else None
+        if target is not None and target["cell"] != cell:
+            return None  # only the test cell that is running may ask for its own cases
+        if frame.kind == "record" and target is not None and frame.arg not in self.records:
+            self.records[frame.arg] = self._record(frame.payload)
+        elif frame.kind == "harvest" and target is not None and frame.arg in self.records and \
+                "cases" not in self.records[frame.arg] and "error" not in self.records[frame.arg]:
+            return self._serve(frame.arg)
+        elif frame.kind in ("value", "error") and self.serving and frame.arg == str(self.sent - len(self.expected)):
+            self._take(frame)
+        return None
+
+    @staticmethod
+    def _record(payload: bytes | None) -> dict:
+        try:
+            record = json.loads(payload or b"")
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("functions"), dict):
+            return {"error": "the test's record from the run is malformed"}
+        kept = {"functions": record["functions"]}
+        if record.get("error"):
+            kept["error"] = str(record["error"])[:500]
+        return kept
+
+    def _serve(self, grade_id: str) -> bytes:
+        exercise = self.exercises[self.targets[grade_id]["exercise"]]
+        self.serving = grade_id
+        self.records[grade_id]["cases"] = {which: [] for which in self.which}
+        self.expected = [(which, case) for which in self.which for case in exercise.cases(which)]
+        self.sent = len(self.expected)
+        payload = channel.encode_cases([case for _, case in self.expected])
+        return f"@cases - {len(payload)}\n".encode() + payload
+
+    def _take(self, frame: channel.Frame) -> None:
+        which, _ = self.expected.pop(0)
+        entries = self.records[self.serving]["cases"][which]
+        if frame.kind == "error":
+            text = (frame.payload or b"(the message was too long)")[:4000].decode(errors="replace")
+            entries.append({"error": text or "the check gave no output"})
+        elif frame.payload is None:
+            entries.append({"error": f"the output is larger than {channel.MAX_VALUE_BYTES // 2**20} MB"})
+        else:
+            try:
+                entries.append({"value": channel.decode_value(frame.payload)})
+            except plain.PlainDataError as err:
+                entries.append({"error": f"the output could not be read as numbers ({err})"})
+        if not self.expected:
+            self.serving = None
 
 
 def run_notebook(prepared: PreparedNotebook, checks: str | None, exercises: dict,
                  settings: RunSettings) -> tuple[dict, dict, Stop | None]:
-    """Run the notebook, again up to the failing cell after a death; (document, arrays, where cells stopped)."""
+    """Run the notebook, again up to the failing cell after a death; (document, harvests, where cells stopped).
+
+    Raises NotGraded when a run was stopped by a cause that is not the submission's.
+    """
     stop: Stop | None = None
+    kept: dict = {}
     for _ in range(MAX_RUNS):
         with leased_uid(settings.isolation) as uid, scratch_folder(
                 settings.scratch, settings.isolation, uid, settings.data_files, settings.font_cache) as scratch:
             job = build_job(prepared, checks, exercises, settings, stop, uid, scratch.path("out"))
             (scratch.host / "job.json").write_text(json.dumps(job))
-            record = run_runner(scratch, settings.isolation, settings.limits, settings.threads)
+            harvests = Harvests(exercises, {c["harvest"]["grade_id"]: {**c["harvest"], "cell": c["index"]}
+                                            for c in job["cells"] if c["harvest"]}, settings.which)
+            adapters = checks if any(e.call for e in exercises.values()) else None
+            record = run_runner(scratch, settings.isolation, settings.limits, settings.threads,
+                                frozenset(c["index"] for c in job["cells"] if c["locked"]),
+                                frozenset(c["index"] for c in job["cells"]), harvests,
+                                tuple(sandbox_view.overlays(scratch.host / "stubs", adapters)))
+            if record.retry:
+                raise NotGraded(record.retry)
             if record.completed:
                 try:
-                    document, arrays = plain.read(scratch.host / "out")
-                    return document, arrays, stop
+                    document, _ = plain.read(scratch.host / "out")
                 except plain.PlainDataError as err:
-                    return {}, {}, Stop(0, f"its results could not be read ({err})")
-        if record.last_cell is None:
-            log = (record.log.strip().splitlines() or [""])[-1][:200]
-            return {}, {}, Stop(0, f"the run failed before its first cell ({record.stop_reason}) {log}".strip())
+                    document = {"unreadable": f"the cells' outputs could not be read ({err})"}
+                return document, harvests.records, stop
+        kept = harvests.records
         if stop is not None and record.last_cell >= stop.cell:
             break
         stop = Stop(record.last_cell, _stop_reason(prepared, record.last_cell, record.stop_reason))
-    return {}, {}, Stop(0, f"the notebook could not be run to completion: {stop.reason}")
+    return {}, kept, Stop(0, f"the notebook could not be run to completion: {stop.reason}")
 
 
 def _stop_reason(prepared: PreparedNotebook, cell: int, why: str) -> str:
@@ -100,11 +184,13 @@ def build_job(prepared: PreparedNotebook, checks: str | None, exercises: dict, s
     """The runner's job: code cells in order; graded tests with an exercise are harvested, not run."""
     cells = []
     for cell in prepared.cells:
-        exercise = cell.grade_id.removeprefix("test_") if cell.role == TEST else None
-        harvest = {"grade_id": cell.grade_id, "exercise": exercise} if exercise in exercises else None
-        cells.append({"index": cell.index, "source": "" if harvest else cell.source, "harvest": harvest})
-    return {"cells": cells, "checks": checks, "which": list(settings.which),
-            "stop_before": stop.cell if stop else None, "limits": settings.limits.for_runner(),
+        exercise = exercises.get(cell.grade_id.removeprefix("test_")) if cell.role == TEST else None
+        harvest = None if exercise is None else {
+            "grade_id": cell.grade_id, "exercise": exercise.name, "functions": list(exercise.function_names),
+            "adapter": checks if exercise.call else None, "warning_hint": exercise.warning_hint}
+        cells.append({"index": cell.index, "source": "" if harvest else cell.source, "harvest": harvest,
+                      "locked": cell.role == SETUP})
+    return {"cells": cells, "stop_before": stop.cell if stop else None, "limits": settings.limits.for_runner(),
             "sandboxed": settings.isolation.sandboxed, "uid": uid, "out": str(out)}
 
 

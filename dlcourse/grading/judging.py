@@ -5,8 +5,8 @@ graded test cell backed by an exercise earns its points only when
 1. its test ran (the run did not stop before it) and found the functions, defined by a ``def`` in a cell
    the student wrote,
 2. for a from-scratch exercise, the function reaches no library but NumPy (on the source, with ast),
-3. every public and hidden case's output, as plain arrays from the sandbox, passes ``checks.core.judge``
-   against the grader's own reference.
+3. every public and hidden case's output, as plain arrays sent by the case's own process in the sandbox in
+   answer to the grader's request, passes ``checks.core.judge`` against the grader's own reference.
 Anything the sandbox sent back can only make a test fail: error texts are shown as they are, values are judged.
 
 A graded cell without an exercise (a graded training cell, say) falls back to nbgrader's own rule on its
@@ -59,7 +59,6 @@ class NotebookEvidence:
     prepared: PreparedNotebook
     code: list[CellCode]
     harvests: dict
-    arrays: dict
     which: tuple[str, ...]
     stop: Stop | None
     tampering: list[Finding]
@@ -151,8 +150,10 @@ def _case_failure(exercise: Exercise, record: dict, evidence: NotebookEvidence) 
                 return _text(record.get("stopped")) or f"the test stopped before the {which} check '{case.name}'"
             if "error" in entry:
                 return _labelled(_text(entry["error"]), which)
+            if "value" not in entry:
+                raise plain.PlainDataError("an output without a value")
             try:
-                judge(exercise, case, plain.decode(entry.get("value"), evidence.arrays))
+                judge(exercise, case, entry["value"])
             except CheckFailure as failure:
                 return _labelled(str(failure), which)
     return None

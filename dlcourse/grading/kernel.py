@@ -5,13 +5,17 @@ stdout/stderr captured both at the Python level and at the file-descriptor level
 child processes), its display data and result kept in nbformat's shape, text capped, and an alarm that stops
 it at the cell time limit.
 
-A graded test cell backed by an exercise is not run as source. The kernel *harvests* instead: it calls the
-student's functions on every case of the exercise (``call_student``: copies of the inputs, exceptions and
-numeric warnings become failure messages) and turns each output into plain arrays (``to_plain``). Nothing is
-judged here: the grader compares those arrays with its own references in its own process.
+A graded test cell backed by an exercise is not run as source. The kernel *harvests* instead: it asks the
+grader for the cases (drawn by the grader, hidden ones from the instructor's secret, and sent only now, after
+every cell before the test has run), then calls the student's functions on each case in a process of its own
+(a fork: ``call_student`` on copies of the inputs, exceptions and numeric warnings become failure messages),
+whose only way back is one frame with the output as plain arrays (``to_plain``), sent straight to the grader
+(:mod:`channel`). Nothing is judged here: the grader compares those arrays with its own references in its own
+process; the references are not in the sandbox.
 
-At the end every other process of the sandbox is stopped, the plain data written, and the process leaves
-with ``os._exit``: no code of the submission runs after its results are on disk.
+Cell time limits are CPU time (an ``ITIMER_PROF`` alarm here; the grader watches the whole process tree).
+At the end every other process of the sandbox is stopped, the cells' outputs written, and the process leaves
+with ``os._exit``.
 """
 from __future__ import annotations
 
@@ -35,13 +39,13 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets import Type
 from traitlets.config import Config
 
-from ..checks.core import CheckFailure, call_student, to_plain
-from . import plain
+from ..checks.core import CheckFailure, Exercise, call_student, to_plain
+from . import channel, plain
 
-PROGRESS_CELL = "@cell"
-PROGRESS_DONE = "@done"
 MAX_RICH_OUTPUTS = 50
 MAX_RICH_CHARS = 4 * 2**20
+MAX_NOTEBOOK_RICH_CHARS = 24 * 2**20  # every cell's display outputs together
+TIMED_OUT = 3  # exit code of a case's process stopped by its CPU-time limit
 CELL_NAME = re.compile(r"<ipython-input-(\d+)-")
 
 
@@ -52,8 +56,9 @@ class CellTimeout(BaseException):
 class Outputs:
     """One cell's outputs in nbformat's JSON shape; stream text beyond max_chars is cut, with a note."""
 
-    def __init__(self, max_chars: int):
+    def __init__(self, max_chars: int, rich_budget: list[int] | None = None):
         self.items: list[dict] = []
+        self.rich_budget = rich_budget if rich_budget is not None else [MAX_NOTEBOOK_RICH_CHARS]
         self.max_chars = max_chars
         self.kept = {"stdout": 0, "stderr": 0}
         self.cut = {"stdout": 0, "stderr": 0}
@@ -71,14 +76,19 @@ class Outputs:
             self.items.append({"output_type": "stream", "name": name, "text": kept})
 
     def rich(self, output_type: str, data: dict, metadata: dict, execution_count: int | None = None) -> None:
-        """A display_data or execute_result output; dropped when it is not JSON or too large."""
+        """A display_data or execute_result output; dropped (with a note) when it is not JSON, too large, too
+        many, or past the notebook's total for display outputs."""
         try:
             text = json.dumps({"data": data, "metadata": metadata})
         except (TypeError, ValueError):
             text = None
-        if text is None or len(text) > MAX_RICH_CHARS or len(self.items) >= MAX_RICH_OUTPUTS:
-            self.stream("stderr", "[a display output was left out: not JSON, too large, or too many]\n")
+        if text is None or len(text) > min(MAX_RICH_CHARS, self.rich_budget[0]) or \
+                len(self.items) >= MAX_RICH_OUTPUTS:
+            self.items.append({"output_type": "stream", "name": "stdout",
+                               "text": "[a display output was left out at grading: not JSON, too large, or too "
+                                       "many]\n"})
             return
+        self.rich_budget[0] -= len(text)
         output = {"output_type": output_type, **json.loads(text)}
         if output_type == "execute_result":
             output["execution_count"] = execution_count
@@ -211,39 +221,48 @@ class DescriptorCapture:
 
 @contextmanager
 def time_limit(seconds: float):
-    """Raise CellTimeout in the running code once seconds have passed."""
+    """Raise CellTimeout in the running code once it has used seconds of CPU time (this process's threads)."""
+
+    expired = []
 
     def expire(signum, frame):
-        raise CellTimeout(f"the cell ran longer than {seconds:g} s and was stopped")
+        expired.append(True)
+        raise CellTimeout(f"the cell used more than {seconds:g} s of CPU time and was stopped")
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
-        yield
+        yield expired
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+_forking_a_case = False
 
 
 def _yield_to_the_kernel() -> None:
     """In a process a cell forks: lowest CPU priority, so that the kernel stays responsive (fork bombs)."""
-    os.nice(19)
+    if not _forking_a_case:
+        os.nice(19)
 
 
 class NotebookRun:
-    """One job: the cells in order, then the plain data for the grader."""
+    """One job: the cells in order, the harvests answered by the grader, then the cells' outputs."""
 
     def __init__(self, job: dict):
         self.job = job
         os.register_at_fork(after_in_child=_yield_to_the_kernel)
         self.descriptors = DescriptorCapture()
         self.shell = new_shell()
-        self.exercises = ({e.name: e for e in importlib.import_module(job["checks"]).EXERCISES}
-                          if job["checks"] else {})
         self.cell_by_count: dict[int, int] = {}
         self.cells: dict[str, dict] = {}
-        self.harvests: dict[str, dict] = {}
-        self.arrays: list[np.ndarray] = []
+        self.rich_budget = [MAX_NOTEBOOK_RICH_CHARS]
+        self.student_ran = False
+
+    @property
+    def channel_fd(self) -> int:
+        return self.descriptors.progress_fd
 
     def run(self) -> None:
         """Run every cell of the job (up to stop_before), then deliver; never returns."""
@@ -255,26 +274,29 @@ class NotebookRun:
         self.deliver()
 
     def run_cell(self, cell: dict) -> None:
-        self.announce(cell["index"])
-        outputs = Outputs(self.job["limits"]["output_chars"])
+        channel.write_frame(self.channel_fd, "cell", str(cell["index"]))
+        outputs = Outputs(self.job["limits"]["output_chars"], self.rich_budget)
         count = self.shell.execution_count
         self.cell_by_count[count] = cell["index"]
+        limits = self.job["limits"]
+        expired: list = []
         try:
-            with self.captured(outputs), time_limit(self.job["limits"]["cell_seconds"]):
+            with self.captured(outputs), time_limit(limits["setup_seconds"] if cell.get("locked") else
+                                                    limits["cell_seconds"]) as expired:
                 if cell.get("harvest"):
                     self.harvest(cell["harvest"])
                 else:
                     self.shell.run_cell(cell["source"], store_history=True)
         except CellTimeout as err:
             outputs.error("CellTimeout", str(err), [f"CellTimeout: {err}"])
+        if expired and cell.get("locked") and not self.student_ran:  # the course's own cell: the grader retries
+            os._exit(TIMED_OUT)
+        self.student_ran |= not cell.get("locked")
         if os.getpid() != self.shell.owner_pid:  # a process the cell forked came back: it must not go on
             os._exit(0)
         if self.shell.execution_count == count:  # a harvest, or a cell IPython could not even start
             self.shell.execution_count += 1
         self.cells[str(cell["index"])] = {"execution_count": count, "outputs": outputs.finish()}
-
-    def announce(self, index: int) -> None:
-        os.write(self.descriptors.progress_fd, f"{PROGRESS_CELL} {index}\n".encode())
 
     @contextmanager
     def captured(self, outputs: Outputs):
@@ -290,38 +312,93 @@ class NotebookRun:
             self.descriptors.stop(outputs)
 
     def harvest(self, target: dict) -> None:
-        """Call the student's functions on every case of the exercise; keep the outputs as plain data."""
-        exercise = self.exercises[target["exercise"]]
-        record = self.harvests[target["grade_id"]] = {"functions": {}, "cases": {}}
+        """Report where the functions come from, ask the grader for the cases, send one output per case."""
+        exercise = self._exercise(target)
         functions = {name: self.shell.user_ns.get(name) for name in exercise.function_names}
-        for name, function in functions.items():
-            record["functions"][name] = {"defined": function is not None, "cell": self.defining_cell(function)}
+        record: dict = {"functions": {name: {"defined": f is not None, "cell": self.defining_cell(f)}
+                                      for name, f in functions.items()}}
         missing = [name for name, function in functions.items() if function is None]
         if missing:
             record["error"] = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined when the test runs"
+        channel.write_frame(self.channel_fd, "record", target["grade_id"], json.dumps(record).encode())
+        if missing:
             return
-        try:
-            for which in self.job["which"]:
-                entries = record["cases"][which] = []
-                for case in exercise.cases(which):
-                    entries.append(self.call_case(exercise, functions, case))
-        except CellTimeout as err:
-            record["stopped"] = str(err)
-            raise
+        channel.write_frame(self.channel_fd, "harvest", target["grade_id"])
+        cases = channel.read_cases(0)
+        fork = target["adapter"] is None  # adapters may drive TensorFlow, which must not be forked
+        for number, case in enumerate(cases):
+            (self.case_in_a_fork if fork else self.case_here)(exercise, functions, case, number)
 
-    def call_case(self, exercise, functions: dict, case) -> dict:
-        """{"value": encoded plain output} or {"error": why there is none}."""
+    def _exercise(self, target: dict) -> Exercise:
+        """The exercise as far as calling it goes: its names, and the adapter of the checks when it has one."""
+        if target["adapter"]:
+            module = importlib.import_module(target["adapter"])
+            return next(e for e in module.EXERCISES if e.name == target["exercise"])
+        return Exercise(target["exercise"], None, None, None, needs=tuple(target["functions"][1:]),
+                        warning_hint=target.get("warning_hint", ""))
+
+    def case_here(self, exercise: Exercise, functions: dict, case, number: int) -> None:
+        """One case in this process (exercises whose adapter drives a framework)."""
+        kind, payload = self.call_case(exercise, functions, case)
+        channel.write_frame(self.channel_fd, kind, str(number), payload)
+
+    def case_in_a_fork(self, exercise: Exercise, functions: dict, case, number: int) -> None:
+        """One case in a process of its own, limited to what is left of the cell's CPU time."""
+        global _forking_a_case
+        remaining = signal.getitimer(signal.ITIMER_PROF)[0] or self.job["limits"]["cell_seconds"]
+        _forking_a_case = True
         try:
-            value = to_plain(call_student(exercise, functions, case))
+            pid = os.fork()
+        except OSError:  # no process left (a fork bomb earlier): call it here
+            _forking_a_case = False
+            return self.case_here(exercise, functions, case, number)
+        _forking_a_case = False
+        if pid == 0:
+            self._run_forked_case(exercise, functions, case, number, remaining)
+        start = os.times()
+        _, status, _ = os.wait4(pid, 0)
+        used = os.times()
+        signal.setitimer(signal.ITIMER_PROF, max(remaining - (used.children_user - start.children_user)
+                                                 - (used.children_system - start.children_system), 0.01))
+        code = os.waitstatus_to_exitcode(status)
+        if code == TIMED_OUT:
+            raise CellTimeout(f"the cell used more than {self.job['limits']['cell_seconds']:g} s of CPU time "
+                              "and was stopped")
+        if code != 0:
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            channel.write_frame(self.channel_fd, "error", str(number),
+                                f"{exercise.name} ended its process ({how}) on the check '{case.name}'".encode())
+
+    def _run_forked_case(self, exercise: Exercise, functions: dict, case, number: int, remaining: float) -> None:
+        """In the case's process: run it under its own alarm, send its one frame, leave."""
+        try:
+            with time_limit(remaining):
+                kind, payload = self.call_case(exercise, functions, case)
+        except CellTimeout:
+            kind, payload = "error", f"{exercise.name} ran past the cell's CPU-time limit on the check '{case.name}'"
+            channel.write_frame(self.channel_fd, kind, str(number), payload.encode())
+            os._exit(TIMED_OUT)
+        channel.write_frame(self.channel_fd, kind, str(number), payload)
+        os._exit(0)
+
+    def call_case(self, exercise: Exercise, functions: dict, case) -> tuple[str, bytes]:
+        """("value", the plain output as .npz bytes) or ("error", why there is none)."""
+        try:
+            payload = channel.encode_value(to_plain(call_student(exercise, functions, case)))
         except CheckFailure as failure:
-            return {"error": str(failure)}
+            return "error", str(failure).encode()
         except CellTimeout:
             raise
         except TypeError as err:  # to_plain: not numbers
-            return {"error": f"{exercise.name} {err}"}
+            return "error", f"{exercise.name} {err}".encode()
+        except MemoryError:
+            return "error", f"{exercise.name} raised MemoryError on the check '{case.name}'".encode()
         except BaseException as err:  # sys.exit() in the function, an object that fails when read ...
-            return {"error": f"{exercise.name} raised {type(err).__name__} on the check '{case.name}'"}
-        return {"value": plain.encode(value, self.arrays)}
+            return "error", f"{exercise.name} raised {type(err).__name__} on the check '{case.name}'".encode()
+        if len(payload) > channel.MAX_VALUE_BYTES:
+            return "error", (f"{exercise.name} returned {len(payload) / 2**20:.0f} MB on the check '{case.name}', "
+                             f"more than the {channel.MAX_VALUE_BYTES // 2**20} MB a check's output may be").encode()
+        return "value", payload
 
     def defining_cell(self, function) -> int | None:
         """Index of the cell whose source defined function, None when it was not defined by a cell's def."""
@@ -333,14 +410,14 @@ class NotebookRun:
         return self.cell_by_count.get(int(match.group(1))) if match else None
 
     def deliver(self) -> None:
-        """Stop every other process of the sandbox, write the plain data, leave at once."""
+        """Stop every other process of the sandbox, write the cells' outputs, leave at once."""
         if self.job["sandboxed"] and os.getppid() == 1:  # the child of the sandbox's init: kill(-1) stays inside
             try:
                 os.kill(-1, signal.SIGKILL)
             except OSError:  # nothing else is running
                 pass
-        plain.write(Path(self.job["out"]), {"cells": self.cells, "harvests": self.harvests}, self.arrays)
-        os.write(self.descriptors.progress_fd, f"{PROGRESS_DONE}\n".encode())
+        plain.write(Path(self.job["out"]), {"cells": self.cells}, [])
+        channel.write_frame(self.channel_fd, "done")
         os._exit(0)
 
 

@@ -64,7 +64,7 @@ def read(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
     document = json.loads(_read_regular_file(folder, RESULTS_FILE, MAX_RESULTS_BYTES))
     if not isinstance(document, dict):
         raise PlainDataError(f"{RESULTS_FILE} does not hold a JSON object")
-    return document, _load_arrays(_read_regular_file(folder, ARRAYS_FILE, MAX_ARRAYS_BYTES))
+    return document, load_arrays(_read_regular_file(folder, ARRAYS_FILE, MAX_ARRAYS_BYTES))
 
 
 def _read_regular_file(folder: Path, name: str, limit: int) -> bytes:
@@ -86,7 +86,8 @@ def _read_regular_file(folder: Path, name: str, limit: int) -> bytes:
         return handle.read(limit + 1)
 
 
-def _load_arrays(data: bytes) -> dict[str, np.ndarray]:
+def load_arrays(data: bytes, extra: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The arrays of .npz bytes, every one float64 except those named in extra; PlainDataError otherwise."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
@@ -100,6 +101,6 @@ def _load_arrays(data: bytes) -> dict[str, np.ndarray]:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
         raise PlainDataError(f"{ARRAYS_FILE} is not a readable .npz file ({err})") from None
     for name, array in arrays.items():
-        if array.dtype != np.float64:
+        if array.dtype != np.float64 and name not in extra:
             raise PlainDataError(f"array {name} has dtype {array.dtype}, expected float64")
     return arrays

@@ -42,10 +42,16 @@ class SubmissionResult:
     notebooks: list[NotebookResult]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    retry: str = ""  # not graded: the run was stopped by a cause that is not the student's (why)
 
     @property
     def score(self) -> float:
         return sum(nb.score for nb in self.notebooks)
+
+    @property
+    def graded(self) -> bool:
+        """False when this result gives no grade (it is never written to the gradebook)."""
+        return not self.retry
 
     @property
     def max_score(self) -> float:
@@ -53,6 +59,8 @@ class SubmissionResult:
 
     def reasons(self) -> list[str]:
         """Intake notes, notebook notes, then the graded cells that lost points (those sharing a reason together)."""
+        if self.retry:
+            return [f"not graded, retry: {self.retry}"]
         lines = list(self.notes)
         for notebook in self.notebooks:
             lines += notebook.notes

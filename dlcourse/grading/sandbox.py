@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import paths
+from . import accounting, channel
 
 GIB, MIB = 2**30, 2**20
 SANDBOX_ROOT = Path("/sandbox")
@@ -40,6 +41,7 @@ SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 STDERR_KEPT = 4000
 # Shared memory for semaphores (multiprocessing, joblib): a small tmpfs, so that it cannot hold a memory bomb.
 SHM_BYTES = 64 * MIB
+POLL_SECONDS = 0.25
 
 
 class SandboxUnavailable(RuntimeError):
@@ -56,20 +58,33 @@ def default_cell_timeout() -> float:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one notebook run may use."""
+    """What one notebook run may use. Times are CPU seconds of the run's whole process tree.
 
-    memory_bytes: int = 6 * GIB
+    The wall clock only backs them up, generously (wall_factor times the CPU limit, plus wall_margin): a run
+    stopped by it while its processes were waiting for a CPU was stopped by the machine, not by the student.
+    """
+
+    memory_bytes: int = 6 * GIB  # all processes of a run together where control groups can be made
     processes: int = 64  # threads count too (TensorFlow starts a few; fewer processes keep a fork bomb short)
     cell_seconds: float = field(default_factory=default_cell_timeout)
-    notebook_seconds: float = 900.0
+    notebook_seconds: float = 900.0  # the student's cells together
+    setup_seconds: float = 600.0  # each locked cell of the course: never charged to the student
     file_bytes: int = 256 * MIB
     open_files: int = 1024
     output_chars: int = 100_000  # per stream and cell; the rest is cut with a note
-    kill_grace_seconds: float = 10.0  # past the cell limit, the watchdog kills what the alarm could not stop
+    kill_grace_seconds: float = 10.0  # past a limit, the watchdog kills what the alarm could not stop
+    wall_factor: float = 5.0
+    wall_margin_seconds: float = 60.0
 
     def for_runner(self) -> dict:
         """The limits the runner applies itself."""
-        return {k: v for k, v in asdict(self).items() if k not in ("notebook_seconds", "kill_grace_seconds")}
+        kept = ("memory_bytes", "processes", "cell_seconds", "setup_seconds", "file_bytes", "open_files",
+                "output_chars")
+        return {k: v for k, v in asdict(self).items() if k in kept}
+
+    def wall(self, cpu_seconds: float) -> float:
+        """The wall-clock backstop of a CPU-time limit."""
+        return cpu_seconds * self.wall_factor + self.wall_margin_seconds
 
 
 @dataclass(frozen=True)
@@ -112,8 +127,10 @@ def sandbox_problem() -> str | None:
 # The command line.
 # ---------------------------------------------------------------------------------------------------------
 
-def bwrap_command(scratch: Path, argv: list[str], env: dict[str, str]) -> list[str]:
-    """The bwrap command that runs argv with scratch mounted read-write at /sandbox and nothing else writable."""
+def bwrap_command(scratch: Path, argv: list[str], env: dict[str, str], overlays: tuple[str, ...] = ()) -> list[str]:
+    """The bwrap command that runs argv with scratch mounted read-write at /sandbox and nothing else writable.
+
+    overlays: more bwrap mount arguments, applied over the Python folders (the checks' stubs)."""
     command = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--clearenv"]
     if os.geteuid() == 0:  # the runner switches to a leased uid at once (see dlcourse.grading.runner)
@@ -127,6 +144,7 @@ def bwrap_command(scratch: Path, argv: list[str], env: dict[str, str]) -> list[s
     command += _parent_folders(read_only)
     for folder in read_only:
         command += ["--ro-bind", str(folder), str(folder)]
+    command += list(overlays)
     command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
                 "--bind", str(scratch), str(SANDBOX_ROOT),
                 "--chdir", str(SANDBOX_ROOT / "work")]
@@ -249,65 +267,180 @@ def leased_uid(isolation: Isolation) -> Iterator[int | None]:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """How a run ended: completed (results written), or where and why it stopped."""
+    """How a run ended: completed (results written), or where and why it stopped.
+
+    retry is set when the cause was not the submission's (the course's own cell, an overloaded machine, a
+    sandbox that could not start): such a run gives no grade, and grading it again is the remedy.
+    """
 
     completed: bool
     last_cell: int | None
     stop_reason: str
     seconds: float
     log: str
+    cpu_seconds: float = 0.0
+    retry: str = ""
 
 
-def run_runner(scratch: Scratch, isolation: Isolation, limits: Limits, threads: int) -> RunRecord:
-    """Start the runner on scratch's job.json (sandboxed or not) and watch it until it ends or is killed."""
+class Conversation:
+    """What the grader answers while a run goes on (harvest requests); see dlcourse.grading.evaluate."""
+
+    def receive(self, frame: channel.Frame, cell: int | None) -> bytes | None:
+        """Take one frame from the run; returns bytes to send back to it, or None."""
+        return None
+
+
+@dataclass
+class _Watch:
+    """The watchdog's view of a run: which cell runs, whose it is, and the CPU time charged so far."""
+
+    limits: Limits
+    locked: frozenset[int]
+    indices: frozenset[int]
+    tree: accounting.Tree
+    start: float = field(default_factory=time.monotonic)
+    cell: int | None = None
+    cell_cpu: float = 0.0
+    cell_wall: float = field(default_factory=time.monotonic)
+    course_cpu: float = 0.0  # CPU time of the course's locked cells (and the start-up): not the student's
+    student_started: bool = False
+    cell_schedule: tuple[int, int] = (0, 0)
+
+    def announce(self, index: int) -> None:
+        """A cell starts; announcements out of order, or of cells the job lacks, are ignored."""
+        if index not in self.indices or (self.cell is not None and index <= self.cell):
+            return
+        now_cpu = self.tree.cpu_seconds()
+        if self._course_cell():
+            self.course_cpu += now_cpu - self.cell_cpu
+        self.cell, self.cell_cpu, self.cell_wall = index, now_cpu, time.monotonic()
+        self.cell_schedule = self.tree.schedule()
+        self.student_started |= index not in self.locked
+
+    def _course_cell(self) -> bool:
+        return self.cell is None or (self.cell in self.locked and not self.student_started)
+
+    def budget(self) -> float:
+        return self.limits.setup_seconds if self.cell is None or self.cell in self.locked else self.limits.cell_seconds
+
+    def verdict(self) -> tuple[str, str] | None:
+        """(stop reason, retry reason) once a limit is passed; None while the run may go on."""
+        cpu, grace = self.tree.cpu_seconds(), self.limits.kill_grace_seconds
+        student_cpu = cpu - self.course_cpu - (cpu - self.cell_cpu if self._course_cell() else 0.0)
+        course = self._course_cell()
+        if cpu - self.cell_cpu > self.budget() + grace:
+            if course:
+                return "", (f"the course's own cell {self.where()} used more than {self.budget():g} s of CPU time "
+                            "(not the submission's doing)")
+            return f"ran past the cell CPU-time limit ({self.budget():g} s) and could not be interrupted", ""
+        if student_cpu > self.limits.notebook_seconds + grace:
+            return f"ran past the notebook CPU-time limit ({self.limits.notebook_seconds:g} s)", ""
+        now = time.monotonic()
+        cell_backstop = self.limits.wall(self.budget())
+        notebook_backstop = self.limits.wall(self.limits.notebook_seconds + self.limits.setup_seconds)
+        if now - self.cell_wall > cell_backstop or now - self.start > notebook_backstop:
+            cell_over = now - self.cell_wall > cell_backstop
+            which = cell_backstop if cell_over else notebook_backstop
+            since, wall = (self.cell_schedule, now - self.cell_wall) if cell_over else ((0, 0), now - self.start)
+            if self.tree.starved(since, wall):
+                return "", (f"the machine was too busy: the run waited for a CPU as long as it ran, and the "
+                            f"wall-clock backstop ({which:g} s) stopped it")
+            if course:
+                return "", f"the course's own cell {self.where()} did not finish within {which:g} s"
+            return f"waited past the wall-clock backstop ({which:g} s) without using its CPU time", ""
+        return None
+
+    def where(self) -> str:
+        return "start-up" if self.cell is None else str(self.cell + 1)
+
+
+def run_runner(scratch: Scratch, isolation: Isolation, limits: Limits, threads: int,
+               locked: frozenset[int] = frozenset(), indices: frozenset[int] | None = None,
+               conversation: Conversation | None = None, overlays: tuple[str, ...] = ()) -> RunRecord:
+    """Start the runner on scratch's job.json (sandboxed or not) and watch it until it ends or is stopped.
+
+    locked: indices of the course's locked cells; indices: every cell of the job (others' announcements are
+    ignored); conversation: answers the run's harvest requests; overlays: extra bwrap mounts.
+    """
     argv = runner_argv(scratch.path("job.json"))
     env = runner_environment(scratch, threads)
-    command = bwrap_command(scratch.host, argv, env) if isolation.sandboxed else argv
-    start = time.monotonic()
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                                   cwd=scratch.host / "work", env=env, start_new_session=True)
-        try:
-            done, last_cell, stop_reason = _watch(process, limits)
-        finally:
-            _kill_group(process)
-            process.wait()
-            process.stdout.close()
-        log.seek(0)
-        text = log.read(STDERR_KEPT).decode(errors="replace")
-    if not done and not stop_reason:
-        stop_reason = _exit_reason(process.returncode, isolation)
-    return RunRecord(done, last_cell, stop_reason, time.monotonic() - start, text)
+    command = bwrap_command(scratch.host, argv, env, overlays) if isolation.sandboxed else argv
+    tree = accounting.new_tree(limits.memory_bytes)
+    watch = _Watch(limits, locked, frozenset(indices) if indices is not None else frozenset(range(10**6)), tree)
+    try:
+        with tempfile.TemporaryFile() as log:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                       cwd=scratch.host / "work", env=env, start_new_session=True,
+                                       preexec_fn=tree.join)
+            tree.started(process.pid)
+            try:
+                done, stop_reason, retry = _watch(process, watch, conversation or Conversation())
+            finally:
+                _kill_group(process)
+                process.wait()
+                process.stdout.close()
+                _close_quietly(process.stdin)
+            log.seek(0)
+            text = log.read(STDERR_KEPT).decode(errors="replace")
+        if not done and not stop_reason and not retry:
+            stop_reason = _exit_reason(process.returncode, isolation, tree, limits)
+            if not watch.student_started:  # nothing of the submission ran: the course, the sandbox or the runner
+                retry = (f"the run ended in the course's own cell {watch.where()} before any cell of the submission "
+                         f"ran ({stop_reason}) {(text.strip().splitlines() or [''])[-1][:200]}")
+        return RunRecord(done, watch.cell, stop_reason, time.monotonic() - watch.start, text, tree.cpu_seconds(),
+                         retry.strip())
+    finally:
+        tree.close()
 
 
-def _watch(process: subprocess.Popen, limits: Limits) -> tuple[bool, int | None, str]:
-    """Follow the runner's progress lines until it is done or ends: (done, last cell started, why it was killed).
+def _watch(process: subprocess.Popen, watch: _Watch, conversation: Conversation) -> tuple[bool, str, str]:
+    """Follow the run's frames until it is done, ends or passes a limit: (done, stop reason, retry reason).
 
-    The runner reports done only after its results are written, then leaves at once.
+    Time limits are checked a few times a second on the tree's CPU time; frames only say where the run is.
     """
-    notebook_deadline = time.monotonic() + limits.notebook_seconds
-    cell_deadline, last_cell, pending = notebook_deadline, None, b""
+    reader, outgoing = channel.FrameReader(), b""
+    os.set_blocking(process.stdin.fileno(), False)
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
+    writing = False
     while True:
-        now = time.monotonic()
-        if now >= min(cell_deadline, notebook_deadline):
-            limit = (f"the notebook time limit ({limits.notebook_seconds:g} s)" if now >= notebook_deadline
-                     else f"the cell time limit ({limits.cell_seconds:g} s) and could not be interrupted")
-            return False, last_cell, f"ran past {limit}"
-        if not selector.select(min(cell_deadline, notebook_deadline) - now):
-            continue
-        chunk = os.read(process.stdout.fileno(), 65536)
-        if not chunk:
-            return False, last_cell, ""
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()[-256:]
-        for line in lines:
-            words = line.decode(errors="replace").split()
-            if words[:1] == ["@cell"] and len(words) == 2 and words[1].isdigit():
-                last_cell, cell_deadline = int(words[1]), time.monotonic() + limits.cell_seconds + limits.kill_grace_seconds
-            elif words == ["@done"]:
-                return True, last_cell, ""
+        stopped = watch.verdict()
+        if stopped:
+            return False, *stopped
+        if bool(outgoing) != writing:
+            writing = bool(outgoing)
+            (selector.register(process.stdin, selectors.EVENT_WRITE) if writing else selector.unregister(process.stdin))
+        for key, _ in selector.select(POLL_SECONDS):
+            if key.fileobj is process.stdin:
+                outgoing = _send(process, outgoing)
+                continue
+            chunk = os.read(process.stdout.fileno(), 1 << 20)
+            if not chunk:
+                return False, "", ""
+            for frame in reader.feed(chunk):
+                if frame.kind == "cell" and frame.arg.isdigit():
+                    watch.announce(int(frame.arg))
+                elif frame.kind == "done":
+                    return True, "", ""
+                else:
+                    outgoing += conversation.receive(frame, watch.cell) or b""
+
+
+def _send(process: subprocess.Popen, data: bytes) -> bytes:
+    """Write what the pipe takes now (the run may not be reading); the rest waits."""
+    try:
+        return data[os.write(process.stdin.fileno(), data):]
+    except BlockingIOError:
+        return data
+    except OSError:  # the run closed its end
+        return b""
+
+
+def _close_quietly(stream) -> None:
+    try:
+        stream.close()
+    except OSError:
+        pass
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -318,8 +451,10 @@ def _kill_group(process: subprocess.Popen) -> None:
         pass
 
 
-def _exit_reason(returncode: int, isolation: Isolation) -> str:
+def _exit_reason(returncode: int, isolation: Isolation, tree: accounting.Tree, limits: Limits) -> str:
     """The kernel's end in words (bwrap reports a death by signal N as exit code 128 + N)."""
+    if tree.out_of_memory():
+        return f"the run used more than {limits.memory_bytes / GIB:g} GiB of memory (all its processes together)"
     signal_number = -returncode if returncode < 0 else returncode - 128 if isolation.sandboxed and returncode > 128 else 0
     if signal_number in signal.valid_signals():
         return f"the kernel died ({signal.Signals(signal_number).name})"

@@ -26,6 +26,11 @@ class GradeState:
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
+    def load_all(self) -> dict[str, SubmissionResult]:
+        """Every stored result, by student: the class as graded so far."""
+        stored = {path.stem: self.load(path.stem) for path in sorted(self.folder.glob("*.json"))}
+        return {student: result for student, result in stored.items() if result is not None}
+
     def save(self, result: SubmissionResult) -> None:
         """Store a result atomically (a reader never sees half a file)."""
         self.folder.mkdir(parents=True, exist_ok=True)
