@@ -54,3 +54,14 @@ def test_build_command_reports_a_broken_source_in_one_line(tmp_path, monkeypatch
 def test_build_command_rejects_an_unknown_module(capsys):
     assert cli.main(["build", "99_nothing"]) == 2
     assert "unknown module(s) 99_nothing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", paths.modules())
+def test_the_build_record_matches_the_committed_exercises(module):
+    from dlcourse.build import digest, read_record
+
+    record = read_record(paths.exercises_dir(), module)
+    notebooks = paths.module_notebooks(paths.exercises_dir(), module)
+    assert record, f"exercises/.releases/{module}.sha256 is missing: run `dlcourse build {module}`"
+    for notebook in notebooks:
+        assert record.get(notebook.name) == digest(notebook.read_bytes()), f"run `dlcourse build {module}`"

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
+import nbformat
 import pytest
 
 from dlcourse import paths
-from dlcourse.notebooks import KERNELSPEC, is_clean, read_notebook
+from dlcourse.notebooks import KERNELSPEC, clean_notebook, notebook_text, read_notebook
 
 NOTEBOOKS = paths.all_notebooks()
 SOLUTIONS = sorted(paths.solutions_dir().rglob("*.ipynb"))
@@ -31,9 +33,25 @@ def test_every_module_has_solution_exercise_and_lecture():
         assert (paths.course_dir() / f"{module}.ipynb").is_file(), f"{module}: no lecture in course/"
 
 
+def stored_text(path) -> str:
+    """The text git stores for a notebook: through the nbstripout filter when set-up installed it, else the file."""
+    root = paths.project_root()
+    attribute = subprocess.run(["git", "-C", str(root), "check-attr", "filter", "--", str(path)],
+                               capture_output=True, text=True).stdout
+    command = subprocess.run(["git", "-C", str(root), "config", "filter.nbstripout.clean"], capture_output=True,
+                             text=True).stdout.strip()
+    if not attribute.strip().endswith(": nbstripout") or not command:
+        return path.read_text(encoding="utf-8")
+    with open(path, "rb") as notebook:
+        return subprocess.run(command, shell=True, stdin=notebook, capture_output=True, check=True, cwd=root,
+                              text=True).stdout
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=short)
 def test_stored_clean(path):
-    assert is_clean(path), f"{short(path)} carries outputs or volatile metadata: run `dlcourse clean {short(path)}`"
+    text = stored_text(path)
+    assert text == notebook_text(clean_notebook(nbformat.reads(text, as_version=4))), (
+        f"{short(path)} carries outputs or volatile metadata: run `dlcourse clean {short(path)}`")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=short)
