@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean", help=cmd_clean.__doc__)
     clean.add_argument("notebooks", nargs="*")
     clean.set_defaults(run=cmd_clean)
+    from .search.command import add_search_command
+
+    add_search_command(sub)
     return parser
 
 

@@ -1,0 +1,86 @@
+"""Embedders: callables images [0, 1] (N, H, W, 3) -> (N, D) float32 that the search tools accept.
+
+The default is the ImageNet backbone of module 06 (EfficientNet-Lite0), average-pooled at one of its middle
+layers: the last layers of a classifier learn *which class* an image shows, a middle layer still keeps *what it
+looks like*, which is what finding copies needs (the lecture and benchmarks/bench_search.py measure both).
+Any callable works; one with a ``name`` attribute gets that name in the index's manifest, so an index built with
+one embedder is never searched with another.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+DEFAULT_LAYER = "block13_add"  # the second-to-last 192-channel block: stride 32, before the 1280-channel head
+DEFAULT_IMAGE_SIZE = 160
+
+
+class BackboneEmbedder:
+    """Average-pooled output of one layer of a pretrained ImageNet backbone (None: the pooled head features).
+
+    Calling it on images [0, 1] (N, H, W, 3) of any size resizes them to image_size and returns (N, C) float32,
+    batch_size images at a time.
+    """
+
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, layer: str | None = DEFAULT_LAYER,
+                 image_size: int = DEFAULT_IMAGE_SIZE, batch_size: int = 32):
+        self.backbone, self.layer, self.image_size, self.batch_size = backbone, layer, image_size, batch_size
+
+    @property
+    def name(self) -> str:
+        """Identity stored in an index's manifest, e.g. 'efficientnet_lite0/block13_add/avg@160'."""
+        return f"{self.backbone}/{self.layer or 'head'}/avg@{self.image_size}"
+
+    def __repr__(self) -> str:
+        return f"BackboneEmbedder({self.name!r})"
+
+    def __call__(self, images) -> np.ndarray:
+        from dlcourse.models.backbones import image_features
+
+        if self.layer is None:
+            return image_features(images, self.backbone, self.image_size, self.batch_size)
+        images = np.asarray(images, dtype=np.float32)
+        model = _layer_model(self.backbone, self.layer, self.image_size)
+        out = [np.asarray(model(_resized(images[start:start + self.batch_size], self.image_size), training=False))
+               .mean(axis=(1, 2)) for start in range(0, len(images), self.batch_size)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+@lru_cache(maxsize=4)
+def _layer_model(backbone: str, layer: str, image_size: int):
+    """keras.Model: images (N, S, S, 3) -> the feature map of one layer of the pretrained backbone."""
+    from dlcourse.models import keras_module
+    from dlcourse.models.backbones import pretrained_backbone
+
+    keras = keras_module()
+    net = pretrained_backbone(backbone, input_shape=(image_size, image_size, 3))
+    return keras.Model(net.inputs, net.get_layer(layer).output)
+
+
+def _resized(images: np.ndarray, size: int) -> np.ndarray:
+    """images (N, H, W, 3) resized (bilinear) to (N, size, size, 3), kept in [0, 1]."""
+    if images.shape[1:3] == (size, size):
+        return images
+    from dlcourse.models import keras_module
+
+    return np.clip(np.asarray(keras_module().layers.Resizing(size, size)(images)), 0.0, 1.0)
+
+
+def default_embedder() -> BackboneEmbedder:
+    """The embedder the search tools use when none is given."""
+    return BackboneEmbedder()
+
+
+def embedder_name(embedder) -> str:
+    """The name an index records for an embedder: its ``name`` attribute, else its module and qualified name."""
+    name = getattr(embedder, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    return f"{getattr(embedder, '__module__', '?')}.{getattr(embedder, '__qualname__', type(embedder).__name__)}"
+
+
+def embedder_image_size(embedder) -> int:
+    """Side of the square images files are read at for this embedder (its ``image_size``, else the default)."""
+    return int(getattr(embedder, "image_size", DEFAULT_IMAGE_SIZE))
