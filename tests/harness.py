@@ -1,18 +1,34 @@
 """Test-the-tests harness: runs a module's graded test cells against other implementations.
 
-For each graded test cell (grade_id ``test_<function>``) it shows that the cell
+The rule, for every module with graded test cells (01-05 and every module built after them), checked by
+tests/test_harness.py without a list of modules:
+
+- ``tests/implementations/m<NN>_<name>.py`` exists (``m06_transfer_learning.py`` for 06_transfer_learning).
+- For every graded function (grade_id ``test_<function>``) it defines
+  - at least MIN_WRONG plausible wrong implementations ``wrong_<function>__<mistake>``, each with the fragment
+    of the failure message it must get in ``EXPECTED_HINTS[<function>][<mistake>]`` (every wrong one has a
+    fragment and every fragment has its wrong one): the cell must fail with that hint, not just fail;
+  - at least MIN_RIGHT alternative correct implementations ``right_<function>__<style>``, written the way other
+    courses and textbooks write them, not as the solution is written (a copy of the solution's code does not
+    count), and named after that style: loops or vectorised, einsum, float32, Sequential / functional /
+    subclassed Keras, compiled or not, keyword or positional ... The cell must pass with each of them.
+- ``COMPANIONS[<function>]`` gives the other student functions an implementation runs with, where needed.
+
+For each graded test cell the harness shows that the cell
 - passes with the solution,
 - fails on the blank release (the student's starting point),
-- fails with each plausible wrong implementation kept in ``tests/implementations/m<NN>_<name>.py``
-  (functions named ``wrong_<function>__<mistake>``),
-- passes with each alternative correct implementation there (``right_<function>__<variant>``).
+- fails with each wrong implementation, with its expected hint,
+- passes with each right implementation.
 
 The cells run in this process (``exec`` of the notebook's code, without a Jupyter kernel), which is fast enough
 to try every implementation; the kernel-based runs under nbgrader are tested separately.
 """
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import textwrap
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +39,7 @@ from dlcourse.checks.core import HIDDEN, PUBLIC, CheckFailure, Exercise, run_che
 from dlcourse.notebooks import read_notebook
 
 IMPLEMENTATIONS_PACKAGE = "implementations"
+MIN_WRONG, MIN_RIGHT = 2, 1
 
 
 @dataclass(frozen=True)
@@ -124,3 +141,18 @@ def failure_message(exercise: Exercise, functions: dict[str, Callable]) -> str |
     except CheckFailure as failure:
         return str(failure)
     return None
+
+
+def function_shape(source: str, name: str) -> str | None:
+    """The code of function `name` defined in source, without its name and docstring (None if not defined)."""
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            return ast.dump(ast.Module(body=body, type_ignores=[])) + ast.dump(node.args)
+    return None
+
+
+def copies_the_solution(answers: list[str], function: str, implementation: Callable) -> bool:
+    """Whether an implementation has the same code as the solution's function (names of the function aside)."""
+    solution = next((shape for source in answers if (shape := function_shape(source, function))), None)
+    return solution is not None and function_shape(inspect.getsource(implementation), implementation.__name__) == solution

@@ -112,6 +112,52 @@ def test_branch_order_does_not_matter():
     assert structure(block(True)) == structure(block(False))
 
 
+class DenseUnit(layers.Layer):
+    """A layer subclass built from Keras layers: dense -> relu, plus its input (a residual unit in miniature)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(units)
+
+    def call(self, inputs, training=None):
+        return keras.ops.relu(self.dense(inputs) + inputs)
+
+
+class OwnWeights(layers.Layer):
+    """A layer subclass that keeps a weight of its own: the summary cannot split it into Keras layers."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+
+def test_a_layer_subclass_is_traced_into_the_layers_it_calls():
+    inputs = keras.Input((8,))
+    subclassed = structure(keras.Model(inputs, DenseUnit(8)(inputs)))
+    x = keras.Input((8,))
+    plain = structure(keras.Model(x, layers.ReLU()(layers.Add()([layers.Dense(8)(x), x]))))
+    assert subclassed == plain
+
+
+def test_a_layer_subclass_with_weights_of_its_own_stays_one_row_with_a_hint():
+    inputs = keras.Input((8,))
+    found = structure(keras.Model(inputs, layers.Dense(3)(OwnWeights()(inputs))))
+    assert [(layer.kind, layer.params) for layer in found] == [("InputLayer", 0), ("Other", 8), ("Dense", 27)]
+    x = keras.Input((8,))
+    reference = structure(keras.Model(x, layers.Dense(3)(layers.Dense(8)(x))))
+    assert "tracing their call on symbolic inputs" in architectures.structure_difference(reference, found)
+
+
+def test_a_compiled_model_can_be_summarised_without_weight_values():
+    with models.shapes_only():
+        model = keras.Sequential([keras.Input((4,)), layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        assert models.total_params(structure(model)) == (10, 10)
+    assert keras.Model.compile is not models.summary._compile_skipped
+
+
 def test_a_model_without_input_is_reported_with_the_fix():
     with pytest.raises(models.ModelStructureError, match=r"keras.Input\(shape=input_shape\)"):
         models.summarize(keras.Sequential([layers.Dense(3)]))

@@ -1,12 +1,18 @@
 """The check machinery: messages that teach, the student's exception shown, plain data only, no library ops."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.special as sp
 
-from dlcourse.checks.core import CheckFailure, library_calls, to_plain
+from dlcourse.checks.backprop import check_softmax_cross_entropy
+from dlcourse.checks.convolution import check_conv_output_size
+from dlcourse.checks.core import (LOG_EPSILON, LOG_EPSILON_NOTE, CheckFailure, counts_as_numeric, library_calls,
+                                  log_loss_between, to_plain)
 from dlcourse.checks.perceptron import SIGMOID, check_binary_cross_entropy, check_sigmoid
+from dlcourse.checks.pooling import check_relu
 
 
 def stable_sigmoid(z):
@@ -50,7 +56,8 @@ def test_the_students_exception_is_shown_with_its_type_and_chained():
 
     with pytest.raises(CheckFailure) as caught:
         check_sigmoid(broken)
-    assert "sigmoid raised KeyError: 'my own bug'" in str(caught.value)
+    assert "sigmoid raised KeyError on the check" in str(caught.value)
+    assert "error:    KeyError: 'my own bug'" in str(caught.value)
     assert isinstance(caught.value.__cause__, KeyError)
 
 
@@ -121,13 +128,69 @@ def test_numpy_only_code_passes_the_library_scan():
     assert library_calls(numpy_only) == []
 
 
-def test_forbidden_numpy_names_are_found():
-    assert library_calls(lambda x, k: np.convolve(x, k), forbidden_names=("convolve",)) == ["convolve"]
+def test_forbidden_numpy_functions_are_found_by_what_they_are():
+    assert library_calls(lambda x, k: np.convolve(x, k), ("numpy.convolve",)) == ["np.convolve"]
+
+
+def convolve(window, kernel):
+    return np.sum(window * kernel)
+
+
+def conv_with_own_helper_named_convolve(x, k):
+    return np.array([convolve(x[i:i + len(k)], k) for i in range(len(x) - len(k) + 1)])
+
+
+class Settings:
+    pad = 1
+
+
+def pad_reading_an_attribute_named_pad(image, settings=Settings()):
+    out = np.zeros((image.shape[0] + 2 * settings.pad, image.shape[1] + 2 * settings.pad))
+    out[settings.pad:-settings.pad, settings.pad:-settings.pad] = image
+    return out
+
+
+def own_helper_calling_np_pad(image):
+    return np.pad(image, 1)
+
+
+def pads_through_own_helper(image):
+    return own_helper_calling_np_pad(image)
+
+
+def imports_pad_from_numpy(image):
+    from numpy import pad
+
+    return pad(image, 1)
+
+
+def imports_numpy_locally(image):
+    import numpy
+
+    return numpy.pad(image, 1)
+
+
+def imports_scipy_signal_as_alias(x, k):
+    import scipy.signal as signal
+
+    return signal.correlate(x, k, mode="valid")
+
+
+@pytest.mark.parametrize("function", [conv_with_own_helper_named_convolve, pad_reading_an_attribute_named_pad])
+def test_own_helpers_and_attributes_with_library_names_are_not_library_calls(function):
+    assert library_calls(function, ("numpy.pad", "numpy.convolve", "numpy.correlate")) == []
+
+
+@pytest.mark.parametrize("function, found", [(pads_through_own_helper, "np.pad"), (imports_pad_from_numpy, "numpy.pad"),
+                                             (imports_numpy_locally, "numpy.pad"),
+                                             (imports_scipy_signal_as_alias, "scipy.signal.correlate")])
+def test_library_calls_are_found_however_they_are_reached(function, found):
+    assert found in library_calls(function, ("numpy.pad", "numpy.correlate"))
 
 
 def test_library_answer_is_rejected_with_a_message():
     message = failure_of(check_sigmoid, uses_alias)
-    assert "builds the operation from scratch" in message and "sp" in message
+    assert "builds the operation from scratch" in message and "sp.expit" in message
 
 
 def test_hidden_cases_differ_from_public_ones():
@@ -140,3 +203,106 @@ def test_cases_are_deterministic():
     first, second = SIGMOID.cases("hidden"), SIGMOID.cases("hidden")
     assert all(np.array_equal(a.args[0], b.args[0]) for a, b in zip(first, second))
 
+
+
+def test_an_object_array_of_plain_numbers_is_read_as_numbers():
+    frompyfunc_sigmoid = np.frompyfunc(lambda v: float(stable_sigmoid(v)), 1, 1)
+    assert frompyfunc_sigmoid(np.zeros(2)).dtype == object
+    assert check_sigmoid(frompyfunc_sigmoid) is None
+
+
+def test_an_object_array_of_other_things_names_the_dtype():
+    message = failure_of(check_sigmoid, lambda z: np.array(["0.5"] * np.size(z), dtype=object))
+    assert "dtype object" in message and "str" in message
+
+
+def test_a_framework_warning_does_not_fail_a_check_but_a_numeric_one_does():
+    keras_file = "/venv/lib/python3.11/site-packages/keras/src/layers/core/input_layer.py"
+    framework = warnings.WarningMessage("Do not pass an `input_shape`", UserWarning, keras_file, 1)
+    deprecation = warnings.WarningMessage("deprecated", DeprecationWarning, "/home/me/cell.py", 1)
+    numeric = warnings.WarningMessage("overflow encountered in exp", RuntimeWarning, keras_file, 1)
+    own = warnings.WarningMessage("careful", UserWarning, "<ipython-input-3>", 1)
+    assert [counts_as_numeric(w) for w in (framework, deprecation, numeric, own)] == [False, False, True, True]
+
+
+def test_a_function_that_changes_its_input_fails_with_the_contract():
+    def relu_in_place(x):
+        x = np.asarray(x)
+        x[x < 0] = 0
+        return x
+
+    message = failure_of(check_relu, relu_in_place)
+    assert "changed its input in place" in message and "inputs are not modified" in message
+
+
+def test_a_float_where_the_contract_says_an_int_fails():
+    message = failure_of(check_conv_output_size, lambda n, k, stride=1, padding=0: float((n + 2 * padding - k) // stride + 1))
+    assert "not an int" in message and "returned a builtins.float" in message
+
+
+def test_an_epsilon_in_the_logarithm_is_accepted_alike_by_both_cross_entropies():
+    def bce(y_true, y_prob):
+        return -np.mean(y_true * np.log(y_prob + LOG_EPSILON) + (1 - y_true) * np.log(1 - y_prob + LOG_EPSILON))
+
+    def softmax_ce(logits, y):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        dlogits = probs.copy()
+        dlogits[np.arange(len(y)), y] -= 1
+        return -np.mean(np.log(probs[np.arange(len(y)), y] + LOG_EPSILON)), dlogits / len(y)
+
+    for check, function in ((check_binary_cross_entropy, bce), (check_softmax_cross_entropy, softmax_ce)):
+        check(function)
+        check(function, hidden=True)
+        assert LOG_EPSILON_NOTE in check.exercise.tolerance
+
+
+def test_the_bounds_of_a_log_loss_cover_clipping_and_adding_epsilon():
+    bounds = log_loss_between(np.array([1e-4, 0.5, 1.0]))
+    for variant in (np.log(np.array([1e-4, 0.5, 1.0]) + LOG_EPSILON), np.log(np.clip([1e-4, 0.5, 1.0], 1e-7, 1 - 1e-7))):
+        assert bounds.low <= -variant.mean() <= bounds.high
+    assert bounds.high - bounds.low < 1e-3
+
+
+def test_a_hint_is_only_given_for_a_mistake_that_would_have_passed_the_earlier_cases():
+    def padding_counted_once(n, k, stride=1, padding=0):
+        return (n + padding - k) // stride + 1
+
+    message = failure_of(check_conv_output_size, padding_counted_once)
+    assert "padding counted once" in message and "missing +1" not in message
+
+
+def test_a_failure_in_a_notebook_says_how_to_go_on():
+    assert "Run All stops at the first failing check" in failure_of(check_sigmoid, lambda z: stable_sigmoid(z) * 0.9)
+
+
+def test_the_first_line_of_a_failure_is_short_and_the_details_follow():
+    lines = failure_of(check_sigmoid, lambda z: stable_sigmoid(z) * 0.9).splitlines()
+    assert lines[0].startswith("sigmoid gives a wrong result on the check") and len(lines[0]) <= 100
+    assert [line.split(":")[0].strip() for line in lines[1:5]] == ["why", "input", "expected", "got"]
+
+
+def test_ipython_shows_the_message_without_the_checks_own_frames():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("import numpy as np\nfrom dlcourse.checks.perceptron import check_sigmoid")
+    with capture_output() as captured:
+        shell.run_cell("check_sigmoid(lambda z: np.tanh(z))")
+    shown = captured.stdout + captured.stderr
+    assert shown.lstrip().startswith("CheckFailure: sigmoid gives a wrong result") and "that is tanh(z)" in shown
+    assert "checks/core.py" not in shown
+
+
+def test_ipython_shows_the_students_own_error_after_the_message():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("from dlcourse.checks.perceptron import check_sigmoid\ndef broken(z):\n    return z.no_such_thing")
+    with capture_output() as captured:
+        shell.run_cell("check_sigmoid(broken)")
+    shown = captured.stdout + captured.stderr
+    assert shown.index("sigmoid raised AttributeError") < shown.index("no_such_thing", shown.index("raised it here"))
+    assert "def call_student" not in shown and "def run_check" not in shown

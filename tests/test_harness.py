@@ -7,10 +7,8 @@ from functools import lru_cache
 import pytest
 
 from dlcourse import paths
-from harness import (companions, expected_hints, implementations, namespace_after, run_cell, solution_notebooks,
-                     split_notebook)
-
-MIN_WRONG, MIN_RIGHT = 2, 1
+from harness import (MIN_RIGHT, MIN_WRONG, companions, copies_the_solution, expected_hints, implementations,
+                     namespace_after, run_cell, solution_notebooks, split_notebook)
 
 
 def graded_modules() -> list[str]:
@@ -63,7 +61,10 @@ def test_blank_release_fails(module, notebook, cell):
 @pytest.mark.parametrize("module, notebook, cell", GRADED, ids=cell_id)
 def test_enough_other_implementations(module, notebook, cell):
     assert len(implementations(module, "wrong", cell.function)) >= MIN_WRONG
-    assert len(implementations(module, "right", cell.function)) >= MIN_RIGHT
+    rights = implementations(module, "right", cell.function)
+    answers = split_notebook(notebook).answers
+    others = [name for name, right in rights.items() if not copies_the_solution(answers, cell.function, right)]
+    assert len(others) >= MIN_RIGHT, f"{cell.function}: the right implementations {sorted(rights)} copy the solution"
 
 
 def implementation_cases(kind: str) -> list:
@@ -99,3 +100,18 @@ def test_every_wrong_implementation_has_an_expected_hint(module):
     listed = {(function, mistake) for function in functions for mistake in hints.get(function, {})}
     defined = {(function, mistake) for function in functions for mistake in implementations(module, "wrong", function)}
     assert listed == defined
+
+
+def right_double__solution_copy(x):
+    """The solution's code under another name: it shows nothing new about the check."""
+    return 2 * x
+
+
+def right_double__loop(x):
+    return [value + value for value in x]
+
+
+def test_a_copy_of_the_solution_does_not_count_as_an_alternative():
+    answers = ['def double(x):\n    """Twice x."""\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n']
+    assert copies_the_solution(answers, "double", right_double__solution_copy)
+    assert not copies_the_solution(answers, "double", right_double__loop)

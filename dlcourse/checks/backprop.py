@@ -12,12 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arrays, close_tuple
+from .core import (HIDDEN, LOG_EPSILON_NOTE, Case, Exercise, Mistake, case_rng, checker, close_arrays, close_tuple,
+                   log_loss_between)
 
 RTOL, ATOL = 1e-5, 1e-6
 TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g} (float32 inputs pass)"
 LOSS_RTOL, LOSS_ATOL = 1e-4, 1e-6
-LOSS_TOLERANCE = f"rtol={LOSS_RTOL:g}, atol={LOSS_ATOL:g} (float32 inputs pass)"
+LOSS_TOLERANCE = f"rtol={LOSS_RTOL:g}, atol={LOSS_ATOL:g} (float32 inputs pass); for the loss, {LOG_EPSILON_NOTE}"
 GRADIENT_RTOL, GRADIENT_ATOL = 1e-6, 1e-8
 DEFAULT_H = 1e-5
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -58,6 +59,7 @@ def _out_of_pair(name: str):
     is not a pair, as a tuple (so that the comparison can say what is wrong). The cache is never judged."""
 
     def call(fns: dict, case: Case):
+        __tracebackhide__ = True
         result = fns[name](*case.args)
         if isinstance(result, (tuple, list)):
             return result[0] if len(result) == 2 else tuple(result)
@@ -79,6 +81,7 @@ def _pair_judged_by(name: str, compare):
 
 def _cache_of(fns: dict, name: str, *args):
     """The cache of a student's forward function: the second item of its (out, cache)."""
+    __tracebackhide__ = True
     result = fns[name](*args)
     if not (isinstance(result, (tuple, list)) and len(result) == 2):
         raise TypeError(f"the backward pass needs the cache of {name}, which must return a pair (out, cache)")
@@ -154,6 +157,7 @@ def _dense_backward_cases(which: str) -> list[Case]:
 
 
 def _call_dense_backward(fns: dict, case: Case):
+    __tracebackhide__ = True
     x, W, b, dout = case.args
     return fns["dense_backward"](dout, _cache_of(fns, "dense_forward", x, W, b))
 
@@ -186,6 +190,10 @@ DENSE_BACKWARD = Exercise(
                       lambda case: _dense_gradients(case, reduce_db=np.mean)),
               Mistake("dW = x.T @ dout, without dividing by N: the 1/N of a mean loss is already inside dout.",
                       lambda case: _dense_gradients(case, dW_scale=1 / len(case.args[0]))),
+              Mistake("dW and db are divided by N once more. That is the convention of deeplearning.ai's course "
+                      "(Andrew Ng: dW = 1/m dZ A_prev.T, db = 1/m sum(dZ)), where dZ leaves the 1/m out; here dout "
+                      "comes from the mean loss and already holds it, so dW = x.T @ dout and db = dout.sum(axis=0).",
+                      lambda case: _dense_gradients(case, reduce_db=np.mean, dW_scale=1 / len(case.args[0]))),
               Mistake("dx has x's shape (N, D): dx = dout @ W.T (the transpose of W).",
                       lambda case: _dense_gradients(case, dx_weights=lambda W: W))],
 )
@@ -233,6 +241,7 @@ def _relu_backward_cases(which: str) -> list[Case]:
 
 
 def _call_relu_backward(fns: dict, case: Case):
+    __tracebackhide__ = True
     x, dout = case.args
     return fns["relu_backward"](dout, _cache_of(fns, "relu_forward", x))
 
@@ -302,7 +311,13 @@ def _softmax_ce_by_tape(case: Case) -> tuple[float, np.ndarray]:
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=z))
 
     (dlogits,) = _tape_gradients(mean_loss, (logits,))
-    return mean_loss(tf.constant(_f64(logits))).numpy(), dlogits
+    return _loss_between(logits, y), dlogits
+
+
+def _loss_between(logits, y):
+    """The mean softmax cross-entropy, with any epsilon up to LOG_EPSILON in the logarithm (core.log_loss_between)."""
+    log_probs = _log_softmax(_f64(logits))
+    return log_loss_between(np.exp(log_probs[np.arange(len(y)), np.asarray(y)]))
 
 
 def _max_without_keepdims(case: Case) -> tuple[float, np.ndarray]:
@@ -397,6 +412,7 @@ def _numerical_gradient_cases(which: str) -> list[Case]:
 
 def _call_numerical_gradient(fns: dict, case: Case):
     """The gradient; paired with x's change when the call left x changed."""
+    __tracebackhide__ = True
     f, x = case.args
     before = x.copy()
     grad = fns["numerical_gradient"](f, x, **case.kwargs)
@@ -422,6 +438,7 @@ NUMERICAL_GRADIENT = Exercise(
     reference=lambda case: _central_difference(*case.args, _step(case)),
     compare=_judge_numerical_gradient,
     tolerance=f"rtol={GRADIENT_RTOL:g}, atol={GRADIENT_ATOL:g} against the central difference with the same h",
+    keeps_inputs=False,  # x may change during the call if it is put back: _call_numerical_gradient judges that
     mistakes=[Mistake("that is the forward difference (f(x + h) - f(x)) / h, whose error shrinks only like h; "
                       "use the central difference (f(x + h) - f(x - h)) / (2h), whose error shrinks like h**2.",
                       lambda case: _forward_difference(*case.args, _step(case))),
@@ -459,7 +476,8 @@ COUNT_DENSE_PARAMS = Exercise(
     cases=_count_cases,
     reference=_count,
     compare=close_arrays(0, 0),
-    tolerance="exact",
+    tolerance="exact (an int)",
+    integer_result=True,
     mistakes=[Mistake("count the biases too: a dense layer from n_in to n_out units has n_in * n_out weights "
                       "and n_out biases.",
                       lambda case: _count(case, biases=lambda n_in, n_out: 0)),
@@ -501,6 +519,7 @@ def _in_order(params, what: str) -> list:
 
 
 def _call_two_layer_net(fns: dict, case: Case):
+    __tracebackhide__ = True
     X, y, params = case.args
     result = fns["two_layer_net"](X, y, {key: value.copy() for key, value in params.items()})
     if not (isinstance(result, (tuple, list)) and len(result) == 2):
@@ -519,8 +538,9 @@ def _two_layer_by_tape(case: Case) -> tuple:
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
     weights = _in_order(params, "params")
-    loss = mean_loss(*(tf.constant(_f64(w)) for w in weights)).numpy()
-    return (loss, *_tape_gradients(mean_loss, weights))
+    W1, b1, W2, b2 = (_f64(w) for w in weights)
+    logits = np.maximum(_f64(X) @ W1 + b1, 0) @ W2 + b2
+    return (_loss_between(logits, y), *_tape_gradients(mean_loss, weights))
 
 
 def _two_layer(case: Case, hidden_relu: bool = True, relu_mask_in_backward: bool = True,
@@ -583,11 +603,14 @@ class TrainingGoal:
     x_test: np.ndarray
     y_test: np.ndarray
     num_epochs: int
+    hidden_size: int
+    seed: int
     min_accuracy: float = MIN_TEST_ACCURACY
 
     def __repr__(self) -> str:
-        return (f"test accuracy >= {self.min_accuracy:.2f} on {len(self.y_test)} held-out digits and a "
-                f"falling loss ({self.num_epochs} values, one per epoch)")
+        return (f"{self.hidden_size} hidden units, test accuracy >= {self.min_accuracy:.2f} on {len(self.y_test)} "
+                f"held-out digits, a falling loss ({self.num_epochs} values, one per epoch), and runs that follow "
+                f"the seed (seed={self.seed} twice: the same W1; seed={self.seed + 1}: another)")
 
 
 def _training_cases(which: str) -> list[Case]:
@@ -597,35 +620,51 @@ def _training_cases(which: str) -> list[Case]:
     X, y, x_test, y_test = _flat_digits(1 if which == HIDDEN else 0)
     name = (f"{len(X)} training digits of 8x8 = 64 pixels, {settings['hidden_size']} hidden units, "
             f"{settings['num_epochs']} epochs of mini-batches of {settings['batch_size']}, lr={settings['lr']}")
-    return [Case(name, (X, y, TrainingGoal(x_test, y_test, settings["num_epochs"])), settings)]
+    goal = TrainingGoal(x_test, y_test, settings["num_epochs"], settings["hidden_size"], settings["seed"])
+    return [Case(name, (X, y, goal), settings)]
 
 
 def _call_training(fns: dict, case: Case):
+    """The run of the case: (W1, b1, W2, b2, losses), then W1 of three one-epoch runs: seed, seed again, seed + 1."""
+    __tracebackhide__ = True
     X, y, _ = case.args
-    result = fns["train_two_layer_net"](X, y, **case.kwargs)
+    params, losses = _training_run(fns, X, y, case.kwargs)
+    seed = case.kwargs["seed"]
+    short = [_training_run(fns, X, y, {**case.kwargs, "num_epochs": 1, "seed": s})[0]["W1"]
+             for s in (seed, seed, seed + 1)]
+    return (*_in_order(params, "params"), losses, *short)
+
+
+def _training_run(fns: dict, X, y, settings: dict) -> tuple:
+    __tracebackhide__ = True
+    result = fns["train_two_layer_net"](X.copy(), y.copy(), **settings)
     if not (isinstance(result, (tuple, list)) and len(result) == 2):
         raise TypeError("train_two_layer_net must return a pair (params, losses)")
     params, losses = result
-    return (*_in_order(params, "params"), losses)
+    _in_order(params, "params")
+    return params, losses
 
 
 def _judge_training(goal: TrainingGoal, got) -> str | None:
     try:
-        W1, b1, W2, b2, losses = (np.asarray(value, dtype=np.float64) for value in got)
+        W1, b1, W2, b2, losses, *seeded = (np.asarray(value, dtype=np.float64) for value in got)
     except (TypeError, ValueError):
         return "return (params, losses): params a dict of four arrays, losses one number per epoch"
-    D, C = goal.x_test.shape[1], int(goal.y_test.max()) + 1
-    H = W1.shape[1] if W1.ndim == 2 else -1
+    D, C, H = goal.x_test.shape[1], int(goal.y_test.max()) + 1, goal.hidden_size
     for label, value, shape in (("params['W1']", W1, (D, H)), ("params['b1']", b1, (H,)),
                                 ("params['W2']", W2, (H, C)), ("params['b2']", b2, (C,)),
                                 ("losses", losses, (goal.num_epochs,))):
         if value.shape != shape:
-            return f"{label} has shape {value.shape}, expected {shape}"
+            return (f"{label} has shape {value.shape}, expected {shape} (D={D} pixels, hidden_size={H}, "
+                    f"C={C} classes): build the layers with the hidden_size you are given")
     if not all(np.isfinite(value).all() for value in (W1, b1, W2, b2, losses)):
         return "the parameters or losses contain NaN or inf: is the learning rate used as given?"
     if not W1.any() or not W2.any():
         return ("a weight matrix is all zeros: initialise W1 and W2 randomly (with zero weights every hidden "
                 "unit gets a zero gradient, and the network never learns)")
+    seed_problem = _seed_problem(goal, seeded)
+    if seed_problem:
+        return seed_problem
     if losses[-1] >= losses[0]:
         return (f"the loss did not fall (first epoch {losses[0]:.3g}, last {losses[-1]:.3g}): step against the "
                 "gradient, params[k] -= lr * grads[k], and keep the result in params")
@@ -637,6 +676,20 @@ def _judge_training(goal: TrainingGoal, got) -> str | None:
     return None
 
 
+def _seed_problem(goal: TrainingGoal, seeded: list) -> str | None:
+    """Why the one-epoch runs (seed, seed, seed + 1) do not follow the seed; None when they do."""
+    if len(seeded) != 3 or any(w.shape != seeded[0].shape for w in seeded):
+        return "the check could not read W1 of the one-epoch runs it makes to test the seed"
+    if not np.array_equal(seeded[0], seeded[1]):
+        return (f"two runs with seed={goal.seed} (one epoch each) gave different weights: draw every random number "
+                "(initialisation and shuffling) from one generator made from the seed, "
+                "rng = np.random.default_rng(seed)")
+    if np.array_equal(seeded[0], seeded[2]):
+        return (f"runs with seed={goal.seed} and seed={goal.seed + 1} gave the same weights: the seed is ignored; "
+                "make the generator from it, rng = np.random.default_rng(seed)")
+    return None
+
+
 TRAIN_TWO_LAYER_NET = Exercise(
     name="train_two_layer_net",
     cases=_training_cases,
@@ -644,6 +697,7 @@ TRAIN_TWO_LAYER_NET = Exercise(
     reference=lambda case: case.args[2],
     compare=_judge_training,
     tolerance=f"test accuracy >= {MIN_TEST_ACCURACY:.2f} (correct solutions reach about 0.95 with any seed)",
+    keeps_inputs=False,  # the check hands each run copies of X and y: shuffling them in place is harmless
 )
 
 EXERCISES = (DENSE_FORWARD, DENSE_BACKWARD, RELU_FORWARD, RELU_BACKWARD, SOFTMAX_CROSS_ENTROPY,

@@ -16,7 +16,7 @@ from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arra
 
 RTOL, ATOL = 1e-4, 1e-5
 TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g} (float32 arithmetic and any summation order pass)"
-FORBIDDEN = ("convolve", "correlate")  # np.convolve / np.correlate do the whole job
+FORBIDDEN = ("numpy.convolve", "numpy.correlate")  # they do the whole job (a helper named convolve is fine)
 
 # The deck's example: a 5x5 binary image, a 3x3 kernel, and their 3x3 (valid, stride 1) result.
 DECK_IMAGE = np.array([[1, 1, 1, 0, 0],
@@ -101,7 +101,7 @@ CONV1D = Exercise(
     reference=lambda case: _correlate_1d(*case.args),
     compare=close_arrays(RTOL, ATOL),
     tolerance=TOLERANCE,
-    forbidden_names=FORBIDDEN,
+    forbidden_calls=FORBIDDEN,
     mistakes=[Mistake(FLIPPED_HINT, lambda case: _correlate_1d(case.args[0], case.args[1][::-1])),
               Mistake("the last position is missing: a kernel of length K fits at L - K + 1 positions "
                       "(range(L - K + 1)).", lambda case: _correlate_1d(*case.args)[:-1]),
@@ -145,7 +145,7 @@ PAD2D = Exercise(
     reference=lambda case: np.pad(np.asarray(case.args[0], np.float64), case.args[1]),
     compare=close_arrays(1e-6, 0),
     tolerance="rtol=1e-6, atol=0 (the border must be exactly 0; float32 copies of the pixels pass)",
-    forbidden_names=("pad",),  # np.pad does the whole job
+    forbidden_calls=("numpy.pad",),  # it does the whole job (an attribute named pad is fine)
     mistakes=[Mistake(PAD_EVERY_SIDE_HINT, lambda case: np.pad(case.args[0], ((case.args[1], 0), (case.args[1], 0)))),
               Mistake(PAD_EVERY_SIDE_HINT, lambda case: np.pad(case.args[0], ((0, case.args[1]), (0, case.args[1])))),
               Mistake(PAD_PER_SIDE_HINT, lambda case: np.pad(case.args[0], 2 * case.args[1])),
@@ -180,7 +180,8 @@ CONV_OUTPUT_SIZE = Exercise(
     cases=_output_size_cases,
     reference=lambda case: _output_size(*_size_args(case)),
     compare=close_arrays(0, 0),
-    tolerance="exact (an integer)",
+    tolerance="exact (an int)",
+    integer_result=True,
     mistakes=[Mistake("missing +1: the first window already gives one output, then one more per stride: "
                       "floor((n + 2p - k) / s) + 1.", lambda case: _output_size(*_size_args(case)) - 1),
               Mistake("padding forgotten: the padded input has n + 2p pixels (p on each side).",
@@ -251,7 +252,7 @@ CONV2D = Exercise(
     reference=lambda case: _conv2d_with(case),
     compare=close_arrays(RTOL, ATOL),
     tolerance=TOLERANCE,
-    forbidden_names=FORBIDDEN,
+    forbidden_calls=FORBIDDEN,
     mistakes=[Mistake(FLIPPED_HINT, lambda case: _conv2d_with(case, kernel=case.args[1][::-1, ::-1])),
               Mistake("rows and columns of the kernel are swapped: kernel[a, b] multiplies the pixel a rows down "
                       "and b columns right of the window's corner.", lambda case: _conv2d_with(case, kernel=case.args[1].T)),
@@ -376,7 +377,7 @@ CONV2D_LAYER = Exercise(
     reference=lambda case: _layer_with(case),
     compare=close_arrays(RTOL, ATOL),
     tolerance=TOLERANCE,
-    forbidden_names=FORBIDDEN,
+    forbidden_calls=FORBIDDEN,
     mistakes=[Mistake(FLIPPED_HINT, lambda case: _layer_with(case, W=case.args[1][::-1, ::-1])),
               Mistake("the bias is missing: add b[c] to every value of output channel c.",
                       lambda case: _layer_with(case, b=0.0)),

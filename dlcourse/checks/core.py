@@ -8,10 +8,13 @@ object the student made.
 """
 from __future__ import annotations
 
+import builtins
 import dis
 import hashlib
+import importlib
 import inspect
 import os
+import sys
 import types
 import warnings
 from dataclasses import dataclass, field
@@ -34,9 +37,41 @@ OPEN_HIDDEN_SEED = 100
 
 GENERIC_WARNING_HINT = "a warning usually means overflow, division by zero or log(0): keep every step finite."
 
+# Warnings raised from these packages' own files are about how the framework is used (deprecations, Keras'
+# advice such as "do not pass input_shape= to a layer"), not about the student's numbers: they never fail a
+# check. Numeric warnings (RuntimeWarning: overflow, divide by zero, invalid value) fail it wherever they come from.
+FRAMEWORK_PACKAGES = ("keras", "tensorflow", "tf_keras", "absl", "google")
+
+# Cross-entropies: an epsilon up to LOG_EPSILON in the logarithm, clipped (as Keras does) or added, is accepted.
+LOG_EPSILON = 1e-7
+LOG_EPSILON_NOTE = (f"a probability epsilon up to {LOG_EPSILON:g} in the logarithm (clipped as Keras does, or added) "
+                    "passes")
+
+# The last line of a failure shown in a notebook: Run All stops at the first failing check.
+HOW_TO_GO_ON = ("(Run All stops at the first failing check. Fix the function, run its cell, then this one; to run "
+                "the rest of the notebook meanwhile, select the next cell and use Run > Run Selected Cell and All "
+                "Below.)")
+
 
 class CheckFailure(AssertionError):
     """A check did not pass; the message shows input, expected, got and, where known, a hint."""
+
+    def _render_traceback_(self) -> list[str]:
+        """How IPython (Jupyter) shows a failed check: the message first, no frames of the checks; when the
+        student's code raised, its traceback follows (the checks' own frames hidden by __tracebackhide__)."""
+        lines = [f"{type(self).__name__}: {self}"]
+        cause = self.__cause__
+        shell = _ipython()
+        if cause is not None and shell is not None:
+            lines += ["", "Your code raised it here:"]
+            lines += shell.InteractiveTB.structured_traceback(type(cause), cause, cause.__traceback__)
+        return lines
+
+
+def _ipython():
+    """The running IPython shell, or None outside IPython."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    return get_ipython() if get_ipython else None
 
 
 @dataclass(frozen=True)
@@ -64,7 +99,12 @@ class Exercise:
     reference: Case -> expected output (plain arrays / numbers / tuples of them).
     call:      (functions by name, Case) -> raw output of the student's code.
     compare:   (expected, got plain) -> None, or a short reason why they differ.
-    mistakes:  classic wrong answers recognised by their output.
+    mistakes:  classic wrong answers recognised by their output; one is named only when it would have passed the
+               cases before the failing one too (the student's answer did); each one that fits is named.
+    from_scratch:    library ops (LIBRARY_ROOTS) may not be called; forbidden_calls adds NumPy functions that do
+                     the whole job, by qualified name ('numpy.pad'): what the code calls is resolved, not its names.
+    keeps_inputs:    the contract says the inputs are not modified; a call that changes one fails.
+    integer_result:  the contract says the result is an int; a float (even 3.0) fails.
     """
 
     name: str
@@ -75,14 +115,21 @@ class Exercise:
     mistakes: Sequence[Mistake] = ()
     needs: tuple[str, ...] = ()
     from_scratch: bool = True
-    forbidden_names: tuple[str, ...] = ()
+    forbidden_calls: tuple[str, ...] = ()
     tolerance: str = ""
     warning_hint: str = ""
+    keeps_inputs: bool = True
+    integer_result: bool = False
 
     @property
     def function_names(self) -> tuple[str, ...]:
         """Names of the student functions this check calls: the graded one first."""
         return (self.name, *self.needs)
+
+    @property
+    def forbidden_names(self) -> tuple[str, ...]:
+        """The bare names of forbidden_calls ('pad' for 'numpy.pad'), for rules that read source text."""
+        return tuple(qualified.rsplit(".", 1)[-1] for qualified in self.forbidden_calls)
 
 
 def hidden_seed() -> int:
@@ -119,13 +166,29 @@ def to_plain(value: Any) -> Any:
     if hasattr(value, "numpy") and callable(value.numpy):  # a TensorFlow tensor the student returned
         value = value.numpy()
     array = np.asarray(value)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+    if array.dtype == object:
+        return _numbers_of_object_array(value, array)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"returned {_describe_type(value)}, expected numbers or an array of numbers")
     return np.array(array, dtype=np.float64)
 
 
+def _numbers_of_object_array(value: Any, array: np.ndarray) -> np.ndarray:
+    """An object array whose items are all plain real numbers (np.frompyfunc makes those) as float64."""
+    items = array.ravel().tolist()
+    if items and all(_is_plain_number(item) for item in items):
+        return np.array([float(item) for item in items], dtype=np.float64).reshape(array.shape)
+    kinds = sorted({type(item).__name__ for item in items if not _is_plain_number(item)})
+    raise TypeError(f"returned {_describe_type(value)} of dtype object (items of type {', '.join(kinds) or 'none'}), "
+                    "expected numbers: return an array of numbers")
+
+
+def _is_plain_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def _is_numeric_sequence(value: Sequence) -> bool:
-    return all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value)
+    return all(_is_plain_number(v) for v in value)
 
 
 def _describe_type(value: Any) -> str:
@@ -136,12 +199,51 @@ def _describe_type(value: Any) -> str:
 # Comparisons with stated tolerances.
 # ---------------------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Between:
+    """An expected number that may be anything from low to high (a reference side value, never student data),
+    e.g. a loss whose epsilon in the logarithm is the student's choice; the exercise's tolerance says why."""
+
+    low: float
+    high: float
+
+    def __repr__(self) -> str:
+        low, high = f"{self.low:.6g}", f"{self.high:.6g}"
+        return low if low == high else f"{low} to {high}"
+
+
+def log_loss_between(true_class_probs: np.ndarray, epsilon: float = LOG_EPSILON) -> Between:
+    """The mean -log(p) of the true classes' probabilities p (N,), float64, with and without an epsilon.
+
+    The bounds run over the exact loss and the losses with p clipped to [epsilon, 1 - epsilon] or with
+    log(p + epsilon): any of those implementations is correct.
+    """
+    p = np.asarray(true_class_probs, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        variants = [-np.mean(np.log(v)) for v in (p, np.clip(p, epsilon, 1 - epsilon), p + epsilon)]
+    finite = [float(v) for v in variants if np.isfinite(v)]
+    return Between(min(finite), max(finite))
+
+
+def _within(expected: Between, got: np.ndarray, rtol: float, atol: float) -> str | None:
+    if got.shape != ():
+        return f"shape {got.shape} differs from the expected () (one number)"
+    value = float(got)
+    low = expected.low - atol - rtol * abs(expected.low)
+    high = expected.high + atol + rtol * abs(expected.high)
+    if not low <= value <= high:
+        return f"values differ ({value:.6g} is outside {low:.6g} ... {high:.6g}: tolerance rtol={rtol:g}, atol={atol:g})"
+    return None
+
+
 def close_arrays(rtol: float, atol: float) -> Callable[[Any, Any], str | None]:
-    """A comparison for one array: same shape, all values within rtol/atol, no NaN."""
+    """A comparison for one array: same shape, all values within rtol/atol, no NaN (or a number within a Between)."""
 
     def compare(expected: Any, got: Any) -> str | None:
         if isinstance(got, tuple):
             return f"expected one array, got a tuple of {len(got)}"
+        if isinstance(expected, Between):
+            return _within(expected, got, rtol, atol)
         expected = np.asarray(expected, dtype=np.float64)
         if got.shape != expected.shape:
             return f"shape {got.shape} differs from the expected {expected.shape}"
@@ -177,46 +279,102 @@ def close_tuple(*parts: Callable[[Any, Any], str | None], labels: Sequence[str])
 # From-scratch rule.
 # ---------------------------------------------------------------------------------------------------------
 
-def library_calls(fn: Callable, forbidden_names: Sequence[str] = ()) -> list[str]:
-    """Names in fn (and the helper functions it calls) that reach a library the exercise re-implements."""
+def library_calls(fn: Callable, forbidden_calls: Sequence[str] = ()) -> list[str]:
+    """What fn (and the helper functions it calls) reaches of a library the exercise re-implements.
+
+    Decided by the objects the code refers to, resolved in the function's namespace: ``np.pad`` is the
+    function numpy.pad wherever it is written, while a helper of the student's own named ``convolve`` (scanned
+    in turn) or an attribute ``self.pad`` is not a library. Found: anything from LIBRARY_ROOTS (``tf.nn.conv2d``,
+    ``scipy.signal.convolve2d``, keras layers, imports of those) and the functions named in forbidden_calls
+    (qualified, e.g. 'numpy.pad'). Returns the expressions as written, e.g. ['np.pad'].
+    """
+    forbidden = [obj for obj in map(_resolve_qualified, forbidden_calls) if obj is not None]
     found: list[str] = []
-    _scan_function(fn, tuple(forbidden_names), found, seen=set())
+    _scan_function(fn, forbidden, found, seen=set())
     return sorted(set(found))
 
 
-def _scan_function(fn: Callable, forbidden: tuple[str, ...], found: list[str], seen: set[int]) -> None:
+def _resolve_qualified(qualified: str) -> Any:
+    module, _, attribute = qualified.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _scan_function(fn: Callable, forbidden: list, found: list[str], seen: set[int]) -> None:
     fn = inspect.unwrap(fn)
     code = getattr(fn, "__code__", None)
     if code is None or id(code) in seen:
         return
     seen.add(id(code))
     namespace = getattr(fn, "__globals__", {})
-    for name in _referenced_names(code):
-        value = namespace.get(name)
-        if _is_library_object(name, value) or name in forbidden:
-            found.append(name)
-        elif isinstance(value, types.FunctionType) and value.__module__ == fn.__module__:
-            _scan_function(value, forbidden, found, seen)
+    for imported, chain in _reference_chains(code):
+        values = _resolve_chain(imported, chain, namespace)
+        if (imported and chain[0].split(".")[0] in LIBRARY_ROOTS) or any(map(_is_library_object, values)) \
+                or any(value is obj for value in values for obj in forbidden):
+            found.append(".".join(chain))
+        elif values and isinstance(values[-1], types.FunctionType) and values[-1].__module__ == fn.__module__:
+            _scan_function(values[-1], forbidden, found, seen)
 
 
-def _referenced_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for instruction in dis.get_instructions(code):
-        if instruction.opname == "IMPORT_NAME":
-            names.add(str(instruction.argval))
+ATTRIBUTE_LOADS = ("LOAD_ATTR", "LOAD_METHOD")
+
+
+def _reference_chains(code: types.CodeType) -> set[tuple[bool, tuple[str, ...]]]:
+    """Dotted references of a code object and its nested ones, as (imported, names): (False, ('np', 'pad')) for
+    np.pad, (True, ('numpy', 'pad')) for ``from numpy import pad`` (or a local ``import numpy`` and then
+    ``numpy.pad``), (True, ('scipy.signal',)) for an import. Attributes of other local variables (``self.pad``)
+    are not references to anything global."""
+    chains, current, module, imported_locals = set(), None, None, {}
+    instructions = list(dis.get_instructions(code))
+    for instruction, following in zip(instructions, instructions[1:] + [None]):
+        name, opname = str(instruction.argval), instruction.opname
+        if opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            current = (False, (name,))
+        elif opname in ("LOAD_FAST", "LOAD_DEREF") and name in imported_locals:
+            current = (True, imported_locals[name])
+        elif opname in ATTRIBUTE_LOADS and current is not None:
+            current = (current[0], (*current[1], name))
+        elif opname == "IMPORT_NAME":
+            module, current = name, (True, (name,))
+        elif opname == "IMPORT_FROM" and module is not None:  # `import a.b as c` reads b from a.b
+            current = (True, (module,) if module.endswith(f".{name}") else (module, name))
+        elif opname in ("STORE_FAST", "STORE_DEREF") and current is not None and current[0]:
+            imported_locals[name] = current[1]
+            current = None
+        else:
+            current = None
+        if current is not None and (following is None or following.opname not in ATTRIBUTE_LOADS):
+            chains.add(current)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _referenced_names(const)
-    return names
+            chains |= _reference_chains(const)
+    return chains
 
 
-def _is_library_object(name: str, value: Any) -> bool:
-    if name.split(".")[0] in LIBRARY_ROOTS:
-        return True
+def _resolve_chain(imported: bool, chain: tuple[str, ...], namespace: dict) -> list:
+    """The objects each prefix of a reference stands for (np, np.pad); they stop where one cannot be resolved
+    without running the student's code."""
+    first = chain[0]
+    value = sys.modules.get(first) if imported else namespace.get(first, getattr(builtins, first, None))
+    values = [] if value is None else [value]
+    for attribute in chain[1:]:
+        if not values:
+            break
+        try:  # modules by getattr (NumPy loads some submodules lazily), other objects without running them
+            values.append(getattr(values[-1], attribute) if isinstance(values[-1], types.ModuleType)
+                          else inspect.getattr_static(values[-1], attribute))
+        except Exception:  # an attribute that does not exist, or a student's object that refuses
+            break
+    return values
+
+
+def _is_library_object(value: Any) -> bool:
     if value is None:
         return False
     module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "") or ""
-    return module.split(".")[0] in LIBRARY_ROOTS
+    return isinstance(module, str) and module.split(".")[0] in LIBRARY_ROOTS
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -224,7 +382,9 @@ def _is_library_object(name: str, value: Any) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 
 def call_student(exercise: Exercise, functions: dict, case: Case) -> Any:
-    """Run the student's code on one case (copies of the inputs); CheckFailure if it raises or warns."""
+    """Run the student's code on one case (copies of the inputs); CheckFailure if it raises, warns about its
+    numbers, changes an input it must keep, or returns a non-integer where the contract says an int."""
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the checks'
     case_copy = Case(case.name, tuple(_copy(a) for a in case.args), {k: _copy(v) for k, v in case.kwargs.items()})
     with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")
@@ -238,26 +398,95 @@ def call_student(exercise: Exercise, functions: dict, case: Case) -> Any:
             ) from None
         except Exception as err:
             raise CheckFailure(
-                f"{exercise.name} raised {type(err).__name__}: {err} (on the check '{case.name}')\n"
-                f"{_describe_case(case)}\n  (the full traceback of your code is shown above this message)"
+                f"{exercise.name} raised {type(err).__name__} on the check '{case.name}'.\n"
+                f"  error:    {type(err).__name__}: {err}\n{_describe_case(case)}\n"
+                "  (the traceback of your code is shown with this message)"
             ) from err
-    numeric = [w for w in caught if issubclass(w.category, (RuntimeWarning, UserWarning))]
+    numeric = [w for w in caught if counts_as_numeric(w)]
     if numeric:
         first = numeric[0]
         raise CheckFailure(
-            f"{exercise.name} emitted a warning on the check '{case.name}': {first.category.__name__}: {first.message}\n"
+            f"{exercise.name} emitted a warning on the check '{case.name}'.\n"
+            f"  warning:  {first.category.__name__}: {first.message}\n"
             f"{_describe_case(case)}\n  hint: {exercise.warning_hint or GENERIC_WARNING_HINT}\n"
             "  (warnings go to stderr, and a graded cell that writes to stderr scores zero)"
         )
+    if exercise.keeps_inputs:
+        _reject_changed_inputs(exercise, case, case_copy)
+    if exercise.integer_result:
+        _reject_non_integer(exercise, case, result)
     return result
 
 
+def counts_as_numeric(warning: warnings.WarningMessage) -> bool:
+    """Whether a caught warning fails a check: numeric ones always; other user warnings unless a framework
+    (FRAMEWORK_PACKAGES) raised them from its own files; deprecations never."""
+    if issubclass(warning.category, RuntimeWarning):
+        return True
+    if not issubclass(warning.category, UserWarning):
+        return False
+    parts = os.path.normpath(str(warning.filename)).split(os.sep)
+    return not any(package in parts for package in FRAMEWORK_PACKAGES)
+
+
 def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, np.ndarray) else value
+    """A copy of the arrays in a value (also inside dicts, lists and tuples); anything else as it is."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_copy(v) for v in value)
+    return value
+
+
+def _changed_arrays(original: Any, after: Any, where: str) -> list[str]:
+    """Where the arrays of after differ from those of original (same structure, as _copy makes it)."""
+    if isinstance(original, np.ndarray):
+        same = (isinstance(after, np.ndarray) and after.shape == original.shape
+                and np.array_equal(after, original, equal_nan=original.dtype.kind in "fc"))
+        return [] if same else [where]
+    if isinstance(original, dict) and isinstance(after, dict):
+        return [w for k in original for w in _changed_arrays(original[k], after.get(k), f"{where}[{k!r}]")]
+    if isinstance(original, (list, tuple)) and isinstance(after, (list, tuple)) and len(after) == len(original):
+        return [w for i, (o, a) in enumerate(zip(original, after)) for w in _changed_arrays(o, a, f"{where}[{i}]")]
+    return []
+
+
+def _reject_changed_inputs(exercise: Exercise, case: Case, case_copy: Case) -> None:
+    __tracebackhide__ = True
+    changed = [w for i, (o, a) in enumerate(zip(case.args, case_copy.args))
+               for w in _changed_arrays(o, a, f"input {i + 1}")]
+    changed += [w for k in case.kwargs for w in _changed_arrays(case.kwargs[k], case_copy.kwargs[k], k)]
+    if changed:
+        raise CheckFailure(
+            f"{exercise.name} changed its input in place on the check '{case.name}'.\n"
+            f"  changed:  {', '.join(changed)} (counting the arguments from 1)\n{_describe_case(case)}\n"
+            "  hint: the caller still needs its arrays, so the contract says inputs are not modified: compute "
+            "the result in a new array (np.maximum(x, 0), x * mask, or out = x.copy() before changing out)."
+        )
+
+
+def _reject_non_integer(exercise: Exercise, case: Case, result: Any) -> None:
+    __tracebackhide__ = True
+    integral = isinstance(result, (int, np.integer)) or (
+        isinstance(result, np.ndarray) and result.ndim == 0 and result.dtype.kind in "iu")
+    if not integral or isinstance(result, (bool, np.bool_)):
+        raise CheckFailure(
+            f"{exercise.name} returned {_describe_type(result)}, not an int, on the check '{case.name}'.\n"
+            f"  got:      {result!r}\n{_describe_case(case)}\n"
+            "  hint: the contract says an int (a size or a count): compute with integers (// rounds down and "
+            "stays an int), or convert at the end with int(...). np.floor returns a float."
+        )
 
 
 def judge(exercise: Exercise, case: Case, raw_output: Any) -> None:
-    """Compare one raw output with the reference; raise CheckFailure with input, expected, got, hint."""
+    """Compare one raw output with the reference; raise CheckFailure with input, expected, got, hint.
+
+    The cases before this one (public ones first) are taken to have passed, as every caller stops at the first
+    failing case: a classic mistake is named only when it would have passed those too.
+    """
+    __tracebackhide__ = True
     expected = exercise.reference(case)
     try:
         got = to_plain(raw_output)
@@ -266,35 +495,62 @@ def judge(exercise: Exercise, case: Case, raw_output: Any) -> None:
     reason = exercise.compare(expected, got)
     if reason is None:
         return
-    hint = _recognise_mistake(exercise, case, got)
+    hints = _recognise_mistakes(exercise, case, got)
     lines = [
-        f"{exercise.name} gives a wrong result on the check '{case.name}': {reason}.",
+        f"{exercise.name} gives a wrong result on the check '{case.name}'.",
+        f"  why:      {reason}",
         _describe_case(case),
         f"  expected: {_short(expected)}",
         f"  got:      {_short(got)}",
     ]
     if exercise.tolerance:
         lines.append(f"  tolerance: {exercise.tolerance}")
-    if hint:
-        lines.append(f"  hint: {hint}")
+    if hints:
+        lines.append("  hint: " + "\n  or perhaps: ".join(hints))
     raise CheckFailure("\n".join(lines))
 
 
-def _recognise_mistake(exercise: Exercise, case: Case, got: Any) -> str | None:
+def _cases_before(exercise: Exercise, case: Case) -> list[Case]:
+    """The cases a check runs before this one (by name): public ones, then hidden ones."""
+    earlier: list[Case] = []
+    for which in (PUBLIC, HIDDEN):
+        for other in exercise.cases(which):
+            if other.name == case.name:
+                return earlier
+            earlier.append(other)
+    return []
+
+
+def _recognise_mistakes(exercise: Exercise, case: Case, got: Any) -> list[str]:
+    """The hints of the mistakes whose output matches got here and that would have passed the earlier cases,
+    in the order the exercise lists them, each once (several when one output fits several mistakes)."""
+    hints: list[str] = []
     for mistake in exercise.mistakes:
+        if mistake.hint in hints:
+            continue
         try:
             wrong = to_plain(mistake.wrong_output(case))
+            with np.errstate(all="ignore"):
+                if exercise.compare(wrong, got) is None and all(
+                        _passes(exercise, mistake, earlier) for earlier in _cases_before(exercise, case)):
+                    hints.append(mistake.hint)
         except (TypeError, ValueError, FloatingPointError, ZeroDivisionError):
             continue
-        with np.errstate(all="ignore"):
-            if exercise.compare(wrong, got) is None:
-                return mistake.hint
-    return None
+    return hints
+
+
+def _passes(exercise: Exercise, mistake: Mistake, case: Case) -> bool:
+    """Whether the mistake's output on case passes the check (so a student making it would have got past it);
+    True when the mistake has no output there (its model does not apply to that case)."""
+    try:
+        return exercise.compare(exercise.reference(case), to_plain(mistake.wrong_output(case))) is None
+    except (TypeError, ValueError, FloatingPointError, ZeroDivisionError):
+        return True
 
 
 def _describe_case(case: Case) -> str:
     parts = [_short(a) for a in case.args] + [f"{k}={_short(v)}" for k, v in case.kwargs.items()]
-    return "  input:    " + ", ".join(parts)
+    return "  input:    " + (", ".join(parts) or "(no arguments: the defaults)")
 
 
 def _array_text(value: np.ndarray) -> str:
@@ -321,6 +577,7 @@ def _short(value: Any) -> str:
 
 def run_check(exercise: Exercise, functions: dict, which: str = PUBLIC) -> int:
     """Run every case of one kind; raise CheckFailure at the first wrong one. Returns the case count."""
+    __tracebackhide__ = True
     if exercise.from_scratch:
         reject_library_calls(exercise, functions[exercise.name])
     cases = exercise.cases(which)
@@ -331,12 +588,14 @@ def run_check(exercise: Exercise, functions: dict, which: str = PUBLIC) -> int:
 
 def reject_library_calls(exercise: Exercise, fn: Callable) -> None:
     """CheckFailure when a from-scratch function calls the library op it should re-implement."""
-    calls = library_calls(fn, exercise.forbidden_names)
+    __tracebackhide__ = True
+    calls = library_calls(fn, exercise.forbidden_calls)
     if calls:
         raise CheckFailure(
-            f"{exercise.name} uses {', '.join(calls)}: this exercise builds the operation from scratch with "
-            "NumPy, so library implementations earn no points. Remove those calls (the library versions are "
-            "what the checks compare you with)."
+            f"{exercise.name} uses {', '.join(calls)}, a library implementation.\n"
+            "  why:      this exercise builds the operation from scratch with NumPy, so library implementations "
+            "earn no points.\n  hint: remove those calls (the library versions are what the checks compare you "
+            "with); your own helper functions are fine, whatever their names."
         )
 
 
@@ -358,12 +617,18 @@ def checker(exercise: Exercise) -> Callable[..., None]:
     """
 
     def check(*functions: Callable, hidden: bool = False) -> None:
+        __tracebackhide__ = True
         if len(functions) != len(exercise.function_names):
             raise TypeError(f"check_{exercise.name} takes the functions "
                             f"{', '.join(exercise.function_names)} (in that order)")
         by_name = dict(zip(exercise.function_names, functions))
         which = HIDDEN if hidden else PUBLIC
-        report_passed(exercise, {which: run_check(exercise, by_name, which)})
+        try:
+            count = run_check(exercise, by_name, which)
+        except CheckFailure as failure:
+            failure.args = (f"{failure}\n{HOW_TO_GO_ON}",)
+            raise
+        report_passed(exercise, {which: count})
 
     check.__name__ = f"check_{exercise.name}"
     check.__qualname__ = check.__name__

@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arrays, close_tuple
+from .core import (HIDDEN, LOG_EPSILON, LOG_EPSILON_NOTE, Case, Exercise, Mistake, case_rng, checker, close_arrays,
+                   close_tuple, log_loss_between)
 
 # Probabilities are clipped to [EPS, 1 - EPS] before the logarithm (Keras uses 1e-7 too).
-EPS = 1e-7
+EPS = LOG_EPSILON
 RTOL, ATOL = 1e-5, 1e-7
-TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g} (float32 inputs and any clipping epsilon up to 1e-7 pass)"
+TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g} (float32 inputs pass)"
 
 
 def _rng(which: str, salt: int) -> np.random.Generator:
@@ -33,6 +34,12 @@ def _blobs(which: str, salt: int, n: int, d: int, separable: bool) -> tuple[np.n
 def _bce(y: np.ndarray, p: np.ndarray, reduce=np.mean) -> float:
     p = np.clip(p, EPS, 1 - EPS)
     return float(reduce(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def _bce_between(case: Case):
+    """The reference loss: any epsilon up to EPS in the logarithm passes (core.log_loss_between)."""
+    y, p = (np.asarray(a, dtype=np.float64) for a in case.args)
+    return log_loss_between(np.where(y == 1, p, 1 - p))
 
 
 def _sigmoid_cases(which: str) -> list[Case]:
@@ -105,9 +112,9 @@ def _bce_cases(which: str) -> list[Case]:
 BINARY_CROSS_ENTROPY = Exercise(
     name="binary_cross_entropy",
     cases=_bce_cases,
-    reference=lambda case: _bce(*case.args),
+    reference=_bce_between,
     compare=close_arrays(RTOL, 1e-6),
-    tolerance=f"rtol={RTOL:g}, atol=1e-6",
+    tolerance=f"rtol={RTOL:g}, atol=1e-6; {LOG_EPSILON_NOTE}",
     warning_hint=f"log(0) is -inf: clip y_prob to [{EPS:g}, 1 - {EPS:g}] before taking the logarithm.",
     mistakes=[Mistake("that is the sum over samples; the loss is the mean (divide by N).",
                       lambda case: _bce(*case.args, reduce=np.sum)),
@@ -187,7 +194,7 @@ def _perceptron_cases(which: str) -> list[Case]:
     return cases
 
 
-def _perceptron(case: Case, threshold_inclusive: bool = False, cumulative: bool = False):
+def _perceptron(case: Case, threshold_inclusive: bool = False, cumulative: bool = False, bias_rate: int = 1):
     X, y, epochs = case.args
     w, b, errors = np.zeros(X.shape[1]), 0.0, []
     for _ in range(epochs):
@@ -195,7 +202,7 @@ def _perceptron(case: Case, threshold_inclusive: bool = False, cumulative: bool 
         for x_i, y_i in zip(X, y):
             z = x_i @ w + b
             y_hat = int(z >= 0) if threshold_inclusive else int(z > 0)
-            w, b = w + (y_i - y_hat) * x_i, b + (y_i - y_hat)
+            w, b = w + (y_i - y_hat) * x_i, b + bias_rate * (y_i - y_hat)
             mistakes += int(y_hat != y_i)
         errors.append(mistakes)
     errors = np.cumsum(errors) if cumulative else np.array(errors)
@@ -212,7 +219,10 @@ PERCEPTRON_TRAIN = Exercise(
     mistakes=[Mistake("predict 1 only when w·x + b > 0 (strictly); at exactly 0 predict 0.",
                       lambda case: _perceptron(case, threshold_inclusive=True)),
               Mistake("errors_per_epoch counts the mistakes within each epoch, not a running total.",
-                      lambda case: _perceptron(case, cumulative=True))],
+                      lambda case: _perceptron(case, cumulative=True)),
+              Mistake("the bias is never updated: on a mistake the rule changes b too, b = b + (y - y_hat), "
+                      "like w = w + (y - y_hat) * x (b is the weight of an input that is always 1).",
+                      lambda case: _perceptron(case, bias_rate=0))],
 )
 
 EXERCISES = (SIGMOID, NEURON_FORWARD, BINARY_CROSS_ENTROPY, LOGISTIC_GRADIENTS, TRAIN_LOGISTIC_REGRESSION,

@@ -390,7 +390,8 @@ RECEPTIVE_FIELD = Exercise(
     cases=_receptive_field_cases,
     reference=lambda case: _receptive_field(case.args[0]),
     compare=close_arrays(0, 0),
-    tolerance="exact (whole pixels)",
+    tolerance="exact (an int: whole pixels)",
+    integer_result=True,
     mistakes=[
         Mistake("the strides were left out: after a stride-s layer, neighbouring units are s input pixels apart, "
                 "so a later kernel of size k adds (k - 1) * jump pixels, where jump is the product of the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,17 +53,26 @@ def shapes_only():
     Inside Keras' StatelessScope, variable initialisation is deferred; the variables made in the block are
     dropped from Keras' list of variables to initialise on exit, so they never take memory. Layer types,
     output shapes and parameter counts are all there: VGG-19 builds in a fraction of a second instead of
-    taking 1.4 GB of initialiser temporaries. The models built in the block cannot run.
+    taking 1.4 GB of initialiser temporaries. The models built in the block cannot run, so ``model.compile``
+    (which would make the optimizer's and metrics' variables, not allowed in the scope) does nothing there:
+    builders that compile the model they return work unchanged.
     """
     keras = _keras()
     from keras.src.backend.common import global_state
 
     pending = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    compile_method = keras.Model.compile
+    keras.Model.compile = _compile_skipped
     try:
         with keras.StatelessScope(initialize_variables=False):
             yield
     finally:
+        keras.Model.compile = compile_method
         global_state.set_global_attribute("uninitialized_variables", pending)
+
+
+def _compile_skipped(model, *args, **kwargs) -> None:
+    """keras.Model.compile inside shapes_only(): a model without weight values is never trained."""
 
 
 def summarize(model) -> np.ndarray:
@@ -72,8 +82,11 @@ def summarize(model) -> np.ndarray:
     or activation layers/ops), rank of the output without the batch axis, its first three sizes (0 beyond the
     rank, -1 unknown), kernel or pool size (2), strides (2), parameters, trainable parameters, number of inputs,
     and the row indices of up to MAX_INPUTS inputs (-1 beyond). Works on Sequential and functional models,
-    operators such as ``x + y`` and ``keras.ops.relu``, shared layers (parameters counted once) and nested
-    models (expanded); a layer subclass is one opaque row of kind 'Other'.
+    operators such as ``x + y`` and ``keras.ops.relu``, shared layers (parameters counted once), nested
+    models and ``keras.layers.Layer`` subclasses (expanded: a subclass's ``call`` is traced on symbolic inputs
+    of the shapes it was called with). A subclass whose ``call`` cannot be traced that way (it calls
+    TensorFlow functions on its inputs, or needs other arguments) or that holds weights of its own rather than
+    in sub-layers stays one opaque row of kind 'Other'.
     """
     keras = _keras()
     tracer = _GraphTracer(keras)
@@ -112,6 +125,7 @@ class _GraphTracer:
         self.counted_layers: set[int] = set()
         self.root = _Scope({})
         self.inner_scopes: dict[int, _Scope] = {}
+        self.traces: dict[int, tuple | None] = {}
 
     def resolve(self, tensor, scope: _Scope) -> int:
         stack = [(tensor, scope)]
@@ -132,9 +146,10 @@ class _GraphTracer:
             return scope.substitutions[id(tensor)]
         operation, node_index, tensor_index = tensor._keras_history
         node = operation._inbound_nodes[node_index]
-        if self._is_graph_model(operation):
+        graph = self.inner_graph(operation, node)
+        if graph is not None:
             inner = self.inner_scopes.get(id(node))
-            return None if inner is None else self.row_of(operation.outputs[tensor_index], inner)
+            return None if inner is None else self.row_of(graph[1][tensor_index], inner)
         return scope.rows_of_nodes.get(id(node))
 
     def expand(self, tensor, scope: _Scope) -> list:
@@ -146,14 +161,24 @@ class _GraphTracer:
         if missing:
             return missing
         parent_rows = [self.row_of(parent, scope) for parent in parents]
-        if self._is_graph_model(operation):
+        graph = self.inner_graph(operation, node)
+        if graph is not None:
+            inner_inputs, inner_outputs = graph
             if id(node) not in self.inner_scopes:
-                inner_inputs = list(operation.inputs)
                 self.inner_scopes[id(node)] = _Scope({id(t): row for t, row in zip(inner_inputs, parent_rows)})
-            return [(operation.outputs[tensor_index], self.inner_scopes[id(node)])]
+            return [(inner_outputs[tensor_index], self.inner_scopes[id(node)])]
         scope.rows_of_nodes[id(node)] = len(self.rows)
         self.rows.append(self._row(operation, tensor, parent_rows))
         return []
+
+    def inner_graph(self, operation, node) -> tuple[list, list] | None:
+        """(inputs, outputs) of the graph inside one call of an operation: a nested model's own graph, a
+        layer subclass's traced call; None for an operation that is one row."""
+        if self._is_graph_model(operation):
+            return list(operation.inputs), list(operation.outputs)
+        if id(node) not in self.traces:
+            self.traces[id(node)] = self._trace(operation, node) if _is_traceable(self.keras, operation) else None
+        return self.traces[id(node)]
 
     def _is_graph_model(self, operation) -> bool:
         if not isinstance(operation, self.keras.Model):
@@ -162,6 +187,19 @@ class _GraphTracer:
             return bool(operation.inputs) and bool(operation.outputs)
         except (AttributeError, ValueError):
             return False
+
+    def _trace(self, layer, node) -> tuple[list, list] | None:
+        """Call a layer subclass's ``call`` on new symbolic inputs shaped like this node's; None if that fails."""
+        inputs = [self.keras.Input(batch_shape=tuple(t.shape), dtype=t.dtype) for t in node.input_tensors]
+        options = {"training": False} if "training" in inspect.signature(layer.call).parameters else {}
+        try:
+            outputs = layer.call(*inputs, **options)
+        except Exception:  # TensorFlow functions on symbolic tensors, other arguments needed: the layer stays opaque
+            return None
+        outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+        if not outputs or not all(isinstance(t, self.keras.KerasTensor) for t in outputs):
+            return None
+        return inputs, outputs
 
     def _row(self, operation, tensor, parent_rows: list[int]) -> list[int]:
         kind, activation = _kind_and_activation(operation)
@@ -176,6 +214,15 @@ class _GraphTracer:
         inputs = (parent_rows + [-1] * MAX_INPUTS)[:MAX_INPUTS]
         return [KINDS.index(kind), ACTIVATIONS.index(activation), len(shape), *(shape + [0, 0, 0])[:3],
                 *_pair(kernel), *_pair(strides), params, trainable, len(parent_rows), *inputs]
+
+
+def _is_traceable(keras, operation) -> bool:
+    """A layer subclass written outside Keras whose weights all belong to its sub-layers."""
+    if not isinstance(operation, keras.layers.Layer) or type(operation).__module__.split(".")[0] in ("keras", "tf_keras"):
+        return False
+    sublayers = operation._flatten_layers(include_self=False, recursive=True)
+    inner = {id(weight) for sublayer in sublayers for weight in sublayer.weights}
+    return bool(sublayers) and all(id(weight) in inner for weight in operation.weights)
 
 
 def _pair(value) -> tuple[int, int]:

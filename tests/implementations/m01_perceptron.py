@@ -1,4 +1,6 @@
 """Module 01: plausible wrong implementations (must be rejected) and alternative correct ones (must pass)."""
+import math
+
 import numpy as np
 
 
@@ -29,6 +31,14 @@ def right_sigmoid__masked_float32(z):
 
 def right_sigmoid__tanh_identity(z):
     return 0.5 * (1 + np.tanh(0.5 * np.asarray(z, dtype=np.float64)))
+
+
+def _scalar_sigmoid(v):
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+def right_sigmoid__frompyfunc(z):
+    return np.frompyfunc(_scalar_sigmoid, 1, 1)(z)
 
 
 # --- neuron_forward --------------------------------------------------------------------------------------
@@ -73,6 +83,11 @@ def right_binary_cross_entropy__loop_float32(y_true, y_prob):
         p = min(max(p, np.float32(1e-12)), np.float32(1) - np.float32(1e-7))
         total += -np.log(p) if y == 1 else -np.log(1 - p)
     return total / len(y_true)
+
+
+def right_binary_cross_entropy__log_plus_epsilon(y_true, y_prob):
+    eps = 1e-7
+    return -np.mean(y_true * np.log(y_prob + eps) + (1 - y_true) * np.log(1 - y_prob + eps))
 
 
 # --- logistic_gradients ----------------------------------------------------------------------------------
@@ -141,7 +156,7 @@ def right_train_logistic_regression__augmented_matrix(X, y, lr, epochs):
 
 
 # --- perceptron_train ------------------------------------------------------------------------------------
-def _perceptron(X, y, epochs, inclusive=False, cumulative=False, signed_labels=False):
+def _perceptron(X, y, epochs, inclusive=False, cumulative=False, signed_labels=False, bias=True):
     w, b, errors = np.zeros(X.shape[1]), 0.0, []
     for _ in range(epochs):
         count = 0
@@ -152,7 +167,7 @@ def _perceptron(X, y, epochs, inclusive=False, cumulative=False, signed_labels=F
                 if y_hat != y_i:
                     w, b = w + y_i * x_i, b + y_i
             else:
-                w, b = w + (y_i - y_hat) * x_i, b + (y_i - y_hat)
+                w, b = w + (y_i - y_hat) * x_i, b + (y_i - y_hat) * bias
             count += int(y_hat != y_i)
         errors.append(count)
     return w, b, np.cumsum(errors) if cumulative else errors
@@ -168,6 +183,10 @@ def wrong_perceptron_train__cumulative_errors(X, y, epochs):
 
 def wrong_perceptron_train__labels_as_signs(X, y, epochs):
     return _perceptron(X, y, epochs, signed_labels=True)
+
+
+def wrong_perceptron_train__bias_not_updated(X, y, epochs):
+    return _perceptron(X, y, epochs, bias=False)
 
 
 def right_perceptron_train__signed_internally(X, y, epochs):
@@ -196,5 +215,5 @@ EXPECTED_HINTS = {
     "train_logistic_regression": {"loss_after_update": "before the update", "ascent": "the loss goes up",
                                   "ones_init": "w: values differ"},
     "perceptron_train": {"inclusive_threshold": "(strictly)", "cumulative_errors": "not a running total",
-                         "labels_as_signs": "values differ"},
+                         "labels_as_signs": "values differ", "bias_not_updated": "the bias is never updated"},
 }

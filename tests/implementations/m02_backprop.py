@@ -49,6 +49,12 @@ def wrong_dense_backward__averaged_dW(dout, cache):
     return dout @ W.T, x.T @ dout / len(x), dout.sum(axis=0)
 
 
+def wrong_dense_backward__deeplearning_ai_one_over_m(dout, cache):
+    x, W = cache
+    m = len(x)
+    return dout @ W.T, x.T @ dout / m, np.sum(dout, axis=0) / m
+
+
 def right_dense_backward__per_sample_loop(dout, cache):
     x, W = cache
     dx = np.zeros(x.shape)
@@ -84,6 +90,11 @@ def wrong_relu_forward__leaky(x):
 def right_relu_forward__multiply_by_mask(x):
     mask = x > 0
     return x * mask, mask
+
+
+def wrong_relu_forward__zeroes_input_in_place(x):
+    x[x < 0] = 0
+    return x, x > 0
 
 
 # --- relu_backward ---------------------------------------------------------------------------------------
@@ -163,6 +174,16 @@ def right_softmax_cross_entropy__log_sum_exp_loop(logits, y):
         dlogits[n] = np.exp(row - log_total)
         dlogits[n, label] -= 1
     return loss / len(y), dlogits / len(y)
+
+
+def right_softmax_cross_entropy__log_plus_epsilon(logits, y):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = -np.mean(np.log(probs[rows, y] + 1e-7))
+    dlogits = probs.copy()
+    dlogits[rows, y] -= 1
+    return loss, dlogits / len(y)
 
 
 # --- numerical_gradient ----------------------------------------------------------------------------------
@@ -349,6 +370,18 @@ def wrong_train_two_layer_net__updates_lost(X, y, hidden_size, lr, num_epochs, b
     return params, losses
 
 
+def wrong_train_two_layer_net__hidden_size_ignored(X, y, hidden_size, lr, num_epochs, batch_size, seed=0):
+    return _train(X, y, 50, lr, num_epochs, batch_size, seed)
+
+
+def wrong_train_two_layer_net__seed_ignored(X, y, hidden_size, lr, num_epochs, batch_size, seed=0):
+    return _train(X, y, hidden_size, lr, num_epochs, batch_size, 0)
+
+
+def wrong_train_two_layer_net__global_random_state(X, y, hidden_size, lr, num_epochs, batch_size, seed=0):
+    return _train(X, y, hidden_size, lr, num_epochs, batch_size, np.random.randint(2**31))
+
+
 def right_train_two_layer_net__float32_no_shuffle(X, y, hidden_size, lr, num_epochs, batch_size, seed=0):
     return _train(X, y, hidden_size, lr, num_epochs, batch_size, seed, shuffle=False, dtype=np.float32)
 
@@ -371,8 +404,10 @@ EXPECTED_HINTS = {
     "dense_forward": {"no_bias": "bias is missing", "relu_inside": "layer is linear",
                       "only_out": "must return a pair (out, cache)"},
     "dense_backward": {"dW_transposed": "dW is transposed", "db_not_summed": "sum dout over the batch axis",
-                       "db_mean": "not the mean", "averaged_dW": "without dividing by N"},
-    "relu_forward": {"mask": "not the 0/1 mask", "abs": "not |x|", "leaky": "leaky ReLU"},
+                       "db_mean": "not the mean", "averaged_dW": "without dividing by N",
+                       "deeplearning_ai_one_over_m": "convention of deeplearning.ai's course"},
+    "relu_forward": {"mask": "not the 0/1 mask", "abs": "not |x|", "leaky": "leaky ReLU",
+                     "zeroes_input_in_place": "changed its input in place"},
     "relu_backward": {"inclusive_at_zero": "at exactly x = 0", "mask_only": "not the mask alone",
                       "mask_from_dout": "not from dout", "times_relu": "not by max(x, 0)"},
     "softmax_cross_entropy": {"axis0": "wrong axis", "no_max_subtraction": "subtract each row's maximum",
@@ -384,5 +419,7 @@ EXPECTED_HINTS = {
     "two_layer_net": {"no_relu_backward": "through the ReLU too", "no_hidden_relu": "needs its ReLU",
                       "summed_loss": "loss: values differ"},
     "train_two_layer_net": {"gradient_ascent": "the loss did not fall", "zero_init": "all zeros",
-                            "first_batch_only": "test accuracy", "updates_lost": "the loss did not fall"},
+                            "first_batch_only": "test accuracy", "updates_lost": "the loss did not fall",
+                            "hidden_size_ignored": "with the hidden_size you are given",
+                            "seed_ignored": "the seed is ignored", "global_random_state": "gave different weights"},
 }

@@ -92,6 +92,20 @@ def right_pad2d__float32_slice(image, pad):
     return out
 
 
+class _Border:
+    """Padding settings kept on an object, the way some courses pass options around."""
+
+    def __init__(self, pad, value=0.0):
+        self.pad, self.value = pad, value
+
+
+def right_pad2d__attribute_named_pad(image, pad):
+    border = _Border(pad)
+    out = np.full((image.shape[0] + 2 * border.pad, image.shape[1] + 2 * border.pad), border.value)
+    out[border.pad:border.pad + image.shape[0], border.pad:border.pad + image.shape[1]] = image
+    return out
+
+
 # --- conv_output_size ------------------------------------------------------------------------------------
 def wrong_conv_output_size__no_plus_one(n, k, stride=1, padding=0):
     return (n + 2 * padding - k) // stride
@@ -103,6 +117,14 @@ def wrong_conv_output_size__true_division(n, k, stride=1, padding=0):
 
 def wrong_conv_output_size__padding_forgotten(n, k, stride=1, padding=0):
     return (n - k) // stride + 1
+
+
+def wrong_conv_output_size__floor_returns_float(n, k, stride=1, padding=0):
+    return np.floor((n + 2 * padding - k) / stride) + 1
+
+
+def wrong_conv_output_size__padding_counted_once(n, k, stride=1, padding=0):
+    return (n + padding - k) // stride + 1
 
 
 def right_conv_output_size__count_windows(n, k, stride=1, padding=0):
@@ -216,6 +238,27 @@ def right_conv2d_layer__all_loops(x, W, b, stride=1, padding=0):
     return out
 
 
+def convolve(window, kernel):
+    """The student's own helper: the sum of the products of a window and a kernel of the same shape."""
+    return np.sum(window * kernel)
+
+
+def right_conv2d_layer__helper_named_convolve(x, W, b, stride=1, padding=0):
+    n, height, width, _ = x.shape
+    kh, kw, _, c_out = W.shape
+    padded = np.zeros((n, height + 2 * padding, width + 2 * padding, x.shape[3]))
+    padded[:, padding:padding + height, padding:padding + width, :] = x
+    rows, cols = (height + 2 * padding - kh) // stride + 1, (width + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, rows, cols, c_out))
+    for i in range(rows):
+        for j in range(cols):
+            window = padded[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            for sample in range(n):
+                for c in range(c_out):
+                    out[sample, i, j, c] = convolve(window[sample], W[..., c]) + b[c]
+    return out
+
+
 def right_conv2d_layer__im2col_einsum_float32(x, W, b, stride=1, padding=0):
     x = np.pad(np.asarray(x, np.float32), ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     windows = sliding_window_view(x, W.shape[:2], axis=(1, 2))[:, ::stride, ::stride]  # (N, H', W', Cin, kh, kw)
@@ -235,7 +278,8 @@ EXPECTED_HINTS = {
                "same_length": "'valid' means no padding"},
     "pad2d": {"top_left_only": "every side", "edge_values": "copy of the edge pixels",
               "half_on_each_side": "side"},
-    "conv_output_size": {"no_plus_one": "missing +1", "true_division": "not floored",
+    "conv_output_size": {"no_plus_one": "missing +1", "true_division": "not an int",
+                         "floor_returns_float": "np.floor returns a float", "padding_counted_once": "padding counted once",
                          "padding_forgotten": "padding forgotten"},
     "conv2d": {"flipped_kernel": "kernel is flipped", "stride_ignored": "stride ignored",
                "padding_off_by_one": "off by one", "last_window_dropped": "last row and column"},

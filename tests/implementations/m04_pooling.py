@@ -19,6 +19,11 @@ def wrong_relu__flattened_list(x):
     return [max(value, 0.0) for value in np.ravel(x)]
 
 
+def wrong_relu__zeroes_input_in_place(x):
+    x[x < 0] = 0
+    return x
+
+
 def right_relu__mask_float32(x):
     x = np.asarray(x, dtype=np.float32)
     return x * (x > 0)
@@ -264,7 +269,8 @@ def right_receptive_field__cumulative_product(layers):
 # The hint (a fragment of the check's message) each wrong implementation must get.
 EXPECTED_HINTS = {
     "relu": {"minimum": "negative side was kept", "derivative": "ReLU's derivative",
-             "absolute_value": "not change sign", "flattened_list": "shape"},
+             "absolute_value": "not change sign", "flattened_list": "shape",
+             "zeroes_input_in_place": "changed its input in place"},
     "max_pool2d": {"whole_slice_max": "whole batch and all channels", "stride_is_pool_size": "every pool_size pixels",
                    "zero_start": "start the maximum at -inf", "range_off_by_one": "last row and column",
                    "channels_first": "width and the channels"},

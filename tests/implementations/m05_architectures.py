@@ -6,6 +6,8 @@ of Sequential, separate activation layers or keras.ops instead of activation=, `
 (keras.applications) are wrong: the exercise is to write the layers.
 Keras is imported lazily (through the course's quiet import), only when an implementation runs.
 """
+import functools
+
 import numpy as np
 
 
@@ -43,6 +45,19 @@ def wrong_build_lenet5__logits_output(input_shape=(32, 32, 1), num_classes=10):
 
 def wrong_build_lenet5__input_shape_ignored(input_shape=(32, 32, 1), num_classes=10):
     return _lenet((32, 32, 1), num_classes)
+
+
+def right_build_lenet5__input_shape_on_first_layer_compiled(input_shape=(32, 32, 1), num_classes=10):
+    keras = _keras()
+    layers = keras.layers
+    model = keras.models.Sequential([
+        layers.Conv2D(6, kernel_size=5, activation="relu", input_shape=input_shape),
+        layers.AveragePooling2D(2), layers.Conv2D(16, kernel_size=5, activation="relu"), layers.AveragePooling2D(2),
+        layers.Flatten(), layers.Dense(120, activation="relu"), layers.Dense(84, activation="relu"),
+        layers.Dense(num_classes, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
 def right_build_lenet5__functional_explicit_activations(input_shape=(32, 32, 1), num_classes=10):
@@ -231,6 +246,62 @@ def right_residual_block__nested_model(x, filters, stride=1):
     if stride != 1 or x.shape[-1] != filters:
         shortcut = layers.BatchNormalization()(layers.Conv2D(filters, 1, strides=stride, use_bias=False)(x))
     return layers.ReLU()(layers.add([main(x), shortcut]))
+
+
+def _residual_unit_class():
+    """A residual unit as a keras.layers.Layer subclass, as Hands-On Machine Learning (Geron, ch. 14) writes it;
+    the shortcut is a projection when the stride or the number of filters changes."""
+    keras = _keras()
+    conv = functools.partial(keras.layers.Conv2D, kernel_size=3, strides=1, padding="same", use_bias=False)
+
+    class ResidualUnit(keras.layers.Layer):
+        def __init__(self, filters, strides=1, **kwargs):
+            super().__init__(**kwargs)
+            self.filters, self.strides = filters, strides
+            self.activation = keras.activations.get("relu")
+            self.main_layers = [conv(filters, strides=strides), keras.layers.BatchNormalization(), self.activation,
+                                conv(filters), keras.layers.BatchNormalization()]
+            self.skip_layers = []
+
+        def build(self, input_shape):
+            if self.strides > 1 or input_shape[-1] != self.filters:
+                self.skip_layers = [conv(self.filters, kernel_size=1, strides=self.strides),
+                                    keras.layers.BatchNormalization()]
+
+        def call(self, inputs):
+            z = inputs
+            for layer in self.main_layers:
+                z = layer(z)
+            skip = inputs
+            for layer in self.skip_layers:
+                skip = layer(skip)
+            return self.activation(z + skip)
+
+    return ResidualUnit
+
+
+def right_residual_block__layer_subclass(x, filters, stride=1):
+    return _residual_unit_class()(filters, stride)(x)
+
+
+def right_build_resnet34__residual_units_as_layers_sequential(input_shape=(224, 224, 3), num_classes=1000):
+    keras = _keras()
+    layers = keras.layers
+    unit = _residual_unit_class()
+    model = keras.models.Sequential([
+        layers.Conv2D(64, kernel_size=7, strides=2, padding="same", use_bias=False, input_shape=input_shape),
+        layers.BatchNormalization(), layers.Activation("relu"),
+        layers.MaxPool2D(pool_size=3, strides=2, padding="same"),
+    ])
+    prev_filters = 64
+    for filters in [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3:
+        model.add(unit(filters, strides=1 if filters == prev_filters else 2))
+        prev_filters = filters
+    model.add(layers.GlobalAvgPool2D())
+    model.add(layers.Flatten())
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam", metrics=["accuracy"])
+    return model
 
 
 # --- build_resnet34 ----------------------------------------------------------------------------------------
