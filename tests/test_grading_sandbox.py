@@ -176,13 +176,12 @@ def test_progress_lines_written_by_the_student_do_not_extend_the_time():
 @pytest.mark.skipif(accounting.CgroupTree.create(2**30) is None, reason="no control group can be made here")
 def test_memory_limit_covers_every_process_of_the_sandbox_together():
     limits = Limits(memory_bytes=2**30, cell_seconds=30, kill_grace_seconds=1, notebook_seconds=60)
-    code = ("import subprocess, sys\nchild = 'import numpy as np, time\\nx = np.ones(2**26)\\ntime.sleep(60)'\n"
+    code = ("import subprocess, sys\nchild = 'import numpy as np, time\\nx = np.ones(2**26)\\ntime.sleep(5)'\n"
             "children = [subprocess.Popen([sys.executable, '-c', child]) for _ in range(4)]\n"
-            "[c.wait() for c in children]")  # 4 x 512 MiB: each under the limit, together twice over it
-    record, _ = run_cells([code], limits)
-    assert not record.completed
-    assert "the run used more than 1 GiB of memory (all its processes together)" in record.stop_reason or \
-        record.last_cell == 0
+            "print('exit codes', [c.wait() for c in children])")  # 4 x 512 MiB: each under the limit, not together
+    record, (out,) = run_cells([code], limits)
+    assert record.completed
+    assert "-9" in out.split("exit codes")[1], out  # the group's OOM killer stopped some of them
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="uids are leased only when grading as root")

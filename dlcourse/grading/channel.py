@@ -26,7 +26,7 @@ from . import plain
 MAX_HEADER = 256
 MAX_VALUE_BYTES = 64 * 2**20  # one case's output; a larger one fails that case only
 MAX_RECORD_BYTES = 2**20
-KINDS = ("cell", "record", "harvest", "value", "error", "done")
+KINDS = ("cell", "record", "harvest", "value", "error", "done", "cases")
 
 
 @dataclass(frozen=True)
