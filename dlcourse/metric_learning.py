@@ -11,12 +11,22 @@ when a function that needs it runs.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from dlcourse.models.backend import keras_module as _keras
+
+def _ops():
+    """keras.ops, importing TensorFlow quietly the first time (safe to call inside tf.function)."""
+    if "keras" not in sys.modules:
+        _keras()
+    import keras
+
+    return keras.ops
+
 
 # A distance below this square root counts as zero: sqrt gets an epsilon there, so its gradient stays finite.
 ZERO_DISTANCE = 1e-12
@@ -70,7 +80,7 @@ def triplet_loss(anchor, positive, negative, margin=DEFAULT_MARGIN):
 
 def triplet_loss_core(anchor, positive, negative, margin):
     """triplet_loss without input checks (usable inside tf.function)."""
-    ops = _keras().ops
+    ops = _ops()
     d_ap = ops.sum(ops.square(anchor - positive), axis=-1)
     d_an = ops.sum(ops.square(anchor - negative), axis=-1)
     return ops.mean(ops.relu(d_ap - d_an + margin))
@@ -78,7 +88,7 @@ def triplet_loss_core(anchor, positive, negative, margin):
 
 def pairwise_distances(embeddings, squared=False):
     """Euclidean distance matrix of embeddings (B, D) -> (B, B), finite gradient where a distance is 0."""
-    ops = _keras().ops
+    ops = _ops()
     squared_norms = ops.sum(ops.square(embeddings), axis=1)
     gram = ops.matmul(embeddings, ops.transpose(embeddings))
     distances = ops.relu(squared_norms[:, None] - 2.0 * gram + squared_norms[None, :])
@@ -91,7 +101,7 @@ def pairwise_distances(embeddings, squared=False):
 
 def label_masks(labels):
     """(positive, negative) float masks (B, B) of labels (B,): same label and not the diagonal; other label."""
-    ops = _keras().ops
+    ops = _ops()
     labels = ops.reshape(labels, (-1,))
     same = ops.cast(ops.equal(labels[:, None], labels[None, :]), "float32")
     positive = same * (1.0 - ops.eye(ops.shape(labels)[0], dtype="float32"))
@@ -100,14 +110,14 @@ def label_masks(labels):
 
 def _masked_max(values, mask, axis):
     """Max of values where mask == 1 along axis (mask 0 everywhere gives the minimum of values)."""
-    ops = _keras().ops
+    ops = _ops()
     lowest = ops.min(values, axis=axis, keepdims=True)
     return ops.max((values - lowest) * mask, axis=axis, keepdims=True) + lowest
 
 
 def _masked_min(values, mask, axis):
     """Min of values where mask == 1 along axis (mask 0 everywhere gives the maximum of values)."""
-    ops = _keras().ops
+    ops = _ops()
     highest = ops.max(values, axis=axis, keepdims=True)
     return ops.min((values - highest) * mask, axis=axis, keepdims=True) + highest
 
@@ -125,7 +135,7 @@ def batch_hard_triplet_loss(labels, embeddings, margin=DEFAULT_MARGIN):
 
 def batch_hard_core(labels, embeddings, margin):
     """batch_hard_triplet_loss without input checks (usable inside tf.function)."""
-    ops = _keras().ops
+    ops = _ops()
     distances = pairwise_distances(embeddings)
     positive, negative = (ops.cast(m, distances.dtype) for m in label_masks(labels))
     hardest_positive = _masked_max(distances, positive, axis=1)[:, 0]
@@ -149,7 +159,7 @@ def batch_semi_hard_triplet_loss(labels, embeddings, margin=DEFAULT_MARGIN):
 
 def semi_hard_core(labels, embeddings, margin):
     """batch_semi_hard_triplet_loss without input checks (usable inside tf.function)."""
-    ops = _keras().ops
+    ops = _ops()
     distances = pairwise_distances(embeddings)
     positive, negative = (ops.cast(m, distances.dtype) for m in label_masks(labels))
     d_ap = distances[:, :, None]  # (anchor, positive, 1)
@@ -166,8 +176,9 @@ def semi_hard_core(labels, embeddings, margin):
 
 def random_triplet_core(labels, embeddings, margin, seed_generator):
     """A random positive and a random negative per anchor (anchors without a positive left out) -> scalar."""
-    keras = _keras()
-    ops = keras.ops
+    ops = _ops()
+    import keras
+
     positive, negative = label_masks(labels)
     noise = keras.random.uniform(ops.shape(positive), seed=seed_generator)
     pick_positive = ops.argmax((noise + 1.0) * positive, axis=1)

@@ -13,6 +13,7 @@ The retrieval metrics are NumPy exercises, checked against the definitions of th
 """
 from __future__ import annotations
 
+import dis
 import types
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,8 +23,7 @@ import numpy as np
 
 from dlcourse import metric_learning as ml
 
-from .core import (HIDDEN, Case, CheckFailure, Exercise, Mistake, _reference_chains, _resolve_chain, case_rng, checker,
-                   close_arrays)
+from .core import HIDDEN, Case, CheckFailure, Exercise, Mistake, case_rng, checker, close_arrays
 
 RTOL, ATOL = 1e-4, 1e-5  # loss values (float32 inputs)
 GRAD_RTOL, GRAD_ATOL = 1e-3, 1e-3  # gradients: float32 Gram matrices lose a few digits near zero distances
@@ -78,15 +78,48 @@ class MustRaise:
 ALLOWED_COURSE_CODE = "dlcourse.environment"
 
 
-def _is_course_code(imported: bool, chain: tuple[str, ...], value) -> bool:
-    module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "") or ""
-    written = chain[0] if imported else ""
-    return any(isinstance(text, str) and text.split(".")[0] == "dlcourse" and not text.startswith(ALLOWED_COURSE_CODE)
-               for text in (written, module))
+def _module_of(value) -> str:
+    name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
+    return name if isinstance(name, str) else ""
+
+
+def _is_course_code(module: str) -> bool:
+    return module.split(".")[0] == "dlcourse" and not module.startswith(ALLOWED_COURSE_CODE)
+
+
+def _course_references(code: types.CodeType, namespace: dict) -> tuple[list[str], list[Callable]]:
+    """(references to dlcourse, functions of the same namespace it calls) of a code object and its nested ones.
+
+    Globals are resolved in the namespace, their attributes one level deep (``ml.triplet_loss``), imports by
+    the module they name.
+    """
+    found, helpers, last = [], [], None
+    for instruction in dis.get_instructions(code):
+        name = str(instruction.argval)
+        if instruction.opname == "IMPORT_NAME" and _is_course_code(name):
+            found.append(name)
+        elif instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            last = namespace.get(name)
+            if _is_course_code(_module_of(last)):
+                found.append(name)
+            elif isinstance(last, types.FunctionType):
+                helpers.append(last)
+            continue
+        elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and isinstance(last, types.ModuleType):
+            if _is_course_code(_module_of(getattr(last, name, None))):
+                found.append(f"{last.__name__}.{name}")
+        last = None
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            more, more_helpers = _course_references(const, namespace)
+            found, helpers = found + more, helpers + more_helpers
+    return found, helpers
 
 
 def _course_code(fn: Callable) -> list[str]:
-    """What fn (and the notebook functions it calls) reaches of dlcourse's reference implementations."""
+    """What fn (and the functions of its namespace it calls) reaches of dlcourse's reference implementations."""
+    if _is_course_code(_module_of(fn)):
+        return [f"{fn.__module__}.{getattr(fn, '__qualname__', fn)}"]
     found, seen, todo = set(), set(), [fn]
     while todo:
         function = todo.pop()
@@ -94,13 +127,9 @@ def _course_code(fn: Callable) -> list[str]:
         if code is None or id(code) in seen:
             continue
         seen.add(id(code))
-        namespace = getattr(function, "__globals__", {})
-        for imported, chain in _reference_chains(code):
-            value = _resolve_chain(imported, chain, namespace)
-            if _is_course_code(imported, chain, value):
-                found.add(".".join(chain))
-            elif isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
-                todo.append(value)
+        references, helpers = _course_references(code, getattr(function, "__globals__", {}))
+        found.update(references)
+        todo.extend(helper for helper in helpers if helper.__module__ == function.__module__)
     return sorted(found)
 
 
@@ -402,7 +431,8 @@ def _batch_cases(which: str, salt: int) -> list[Case]:
     duplicated = clustered(rng, few, 3)
     duplicated[1] = duplicated[0]
     return [Case("8 images, 4 classes (class 3 has one image), margin 0.5", (labels, x), {"margin": 0.5}),
-            Case("2 classes x 2 images, the two images of class 0 identical", (few, duplicated), {"margin": 0.2}),
+            Case("2 classes x 2 images, the two images of class 0 identical; margin 2.5, more than any distance on "
+                 "the sphere, so every hinge is active", (few, duplicated), {"margin": 2.5}),
             Case("on the unit circle: class 0 at 0 and 2 rad, class 1 between them (no negative is farther than "
                  "the positive)", (few, CIRCLE_CASE), {"margin": 0.2}),
             bad_input("one class only, no anchor has a negative", (np.zeros(4, np.int64), unit_rows(rng, 4, 3)),
