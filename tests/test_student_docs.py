@@ -69,3 +69,10 @@ def test_the_readme_module_table_names_every_graded_function():
                 if role.get("solution") and role.get("grade_id") not in ("setup", None):
                     name = role["grade_id"]
                     assert f"`{name}`" in row, (module, name)
+
+
+def test_the_example_class_reads_like_real_submissions():
+    """Students' notebooks carry no nbgrader source markers (the release has none to copy)."""
+    for path in sorted((paths.grading_dir() / "example_class").rglob("*.ipynb")):
+        text = path.read_text(errors="replace")
+        assert "### BEGIN SOLUTION" not in text and "### END SOLUTION" not in text, short(path)
