@@ -123,3 +123,45 @@ def test_student_check_runs_what_grading_runs_with_the_visible_tests(tmp_path, c
     assert "FAIL test_binary_cross_entropy (1 pt): binary_cross_entropy uses xlogy, which comes from scipy.special" in out
     assert "FAIL test_neuron_forward (1 pt): neuron_forward is not implemented yet" in out
     assert "1/9 points on the visible tests" in out and "hidden" in out
+
+
+def scratch_use(answer_cell: str, *extra: str, forbidden=("numpy.convolve", "numpy.pad", "scipy.signal")) -> list[str]:
+    """The from-scratch findings of sigmoid when its answer cell is answer_cell and extra cells follow it."""
+    nb = answer(read_notebook(SOLUTION), "sigmoid", answer_cell)
+    for source in reversed(extra):
+        insert_after(nb, "sigmoid", source)
+    return [f.what for f in library_use(parse_notebook(prepare(nb, None)), "sigmoid", None, forbidden)]
+
+
+@pytest.mark.parametrize("answer_cell", [
+    "def convolve(a, b):\n    return a * b\n\ndef sigmoid(z):\n    return convolve(z, 1.0)",
+    "class Padded:\n    pad = 0\n\ndef sigmoid(z):\n    return z + Padded().pad",
+    "def sigmoid(z, pad=0):\n    return z + pad",
+    "def sigmoid(z):\n    image = np.asarray(z)\n    return image.pad if hasattr(image, 'pad') else image",
+])
+def test_a_name_that_merely_looks_like_a_library_function_is_not_a_library_call(answer_cell):
+    assert scratch_use(answer_cell) == []
+
+
+@pytest.mark.parametrize("answer_cell, extra, expected", [
+    ("def sigmoid(z):\n    return np.pad(z, 0)", (), "uses np.pad"),
+    ("from numpy import pad\ndef sigmoid(z):\n    return pad(z, 0)", (), "uses pad"),
+    ("def sigmoid(z):\n    return numpy_convolve(z, [1.0])", ("from numpy import convolve as numpy_convolve",),
+     "uses numpy_convolve"),
+    ("import scipy.signal\ndef sigmoid(z):\n    return scipy.signal.convolve(z, [1.0])", (), "uses scipy.signal"),
+    ("def sigmoid(z):\n    return np.loadtxt('answers.txt')", (), "uses np.loadtxt"),
+    ("def sigmoid(z):\n    return float(open('answers.txt').read())", (), "uses open"),
+])
+def test_a_forbidden_call_is_found_by_what_it_resolves_to(answer_cell, extra, expected):
+    assert any(expected in text for text in scratch_use(answer_cell, *extra)), scratch_use(answer_cell, *extra)
+
+
+def test_a_long_expression_is_read_without_recursion():
+    long_sum = "total = " + " + ".join(f"{i}" for i in range(1500))
+    assert tamper_texts(long_sum) == []
+    assert scratch_use("def sigmoid(z):\n    return 1 / (1 + np.exp(-z)) + 0 * (" + long_sum[8:] + ")") == []
+
+
+def test_ipython_display_may_be_imported_but_ipython_itself_not():
+    assert tamper_texts("from IPython.display import display, HTML\ndisplay(HTML('<b>done</b>'))") == []
+    assert tamper_texts("import IPython\nIPython.get_ipython()")

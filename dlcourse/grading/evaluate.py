@@ -187,7 +187,8 @@ def build_job(prepared: PreparedNotebook, checks: str | None, exercises: dict, s
         exercise = exercises.get(cell.grade_id.removeprefix("test_")) if cell.role == TEST else None
         harvest = None if exercise is None else {
             "grade_id": cell.grade_id, "exercise": exercise.name, "functions": list(exercise.function_names),
-            "adapter": checks if exercise.call else None, "warning_hint": exercise.warning_hint}
+            "adapter": checks if exercise.call else None, "warning_hint": exercise.warning_hint,
+            "keeps_inputs": exercise.keeps_inputs, "integer_result": exercise.integer_result}
         cells.append({"index": cell.index, "source": "" if harvest else cell.source, "harvest": harvest,
                       "locked": cell.role == SETUP})
     return {"cells": cells, "stop_before": stop.cell if stop else None, "limits": settings.limits.for_runner(),

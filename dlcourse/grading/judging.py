@@ -127,7 +127,7 @@ def _function_problem(exercise: Exercise, record: dict, evidence: NotebookEviden
                     "be graded (define it with def in its answer cell)")
     if not exercise.from_scratch:
         return None
-    findings = library_use(evidence.code, exercise.name, functions[exercise.name]["cell"], exercise.forbidden_names)
+    findings = library_use(evidence.code, exercise.name, functions[exercise.name]["cell"], exercise.forbidden_calls)
     if findings:
         return (f"{exercise.name} {findings[0].describe()}: from-scratch answers may use NumPy and Python's "
                 "math only, so this test earns no points")

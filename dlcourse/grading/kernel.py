@@ -335,7 +335,8 @@ class NotebookRun:
             module = importlib.import_module(target["adapter"])
             return next(e for e in module.EXERCISES if e.name == target["exercise"])
         return Exercise(target["exercise"], None, None, None, needs=tuple(target["functions"][1:]),
-                        warning_hint=target.get("warning_hint", ""))
+                        warning_hint=target["warning_hint"], keeps_inputs=target["keeps_inputs"],
+                        integer_result=target["integer_result"])
 
     def case_here(self, exercise: Exercise, functions: dict, case, number: int) -> None:
         """One case in this process (exercises whose adapter drives a framework)."""

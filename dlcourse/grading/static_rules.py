@@ -11,8 +11,13 @@ Two rules (``dlcourse check`` applies both, so students meet them before grading
   submission that uses one scores 0.
 * **From scratch** (the exercises of modules 01-04): a graded function, and everything it reaches by name --
   its helpers, the global values it reads and every statement that binds or changes them -- may use NumPy
-  and Python's own math and container modules only, and none of the names its exercise forbids
-  (``np.convolve`` ...). Such an answer earns nothing for its test.
+  and Python's own math and container modules only, and none of the library functions its exercise forbids
+  (``numpy.convolve`` ...). What is forbidden is decided by what a name *resolves to* through the imports
+  (``np.pad``, ``from numpy import pad``, ``scipy.signal.x``), never by the name alone: a helper of the
+  student's own named ``convolve``, or an attribute named ``pad`` of an object, is not a library call.
+
+Both rules walk the syntax trees without recursion, so that a long expression (a sum of 1,500 terms) is read
+like any other.
 """
 from __future__ import annotations
 
@@ -27,7 +32,9 @@ from .prepare import SETUP, PreparedNotebook
 SCRATCH_MODULES = ("numpy", "math", "cmath", "itertools", "functools", "collections", "operator", "numbers",
                    "typing", "dataclasses", "random", "statistics", "fractions", "decimal", "copy", "re", "string",
                    "enum", "abc", "sys", "time", "logging", "pprint")
-FILE_READERS = ("open", "input", "load", "loadtxt", "genfromtxt", "fromfile", "memmap", "fromregex", "DataSource")
+# What a from-scratch answer may not call to read an answer from a file, by what the name resolves to.
+FILE_READERS = ("builtins.open", "builtins.input", "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile",
+                "numpy.memmap", "numpy.fromregex", "numpy.DataSource")
 
 TAMPER_MODULES = ("dlcourse", "builtins", "importlib", "imp", "runpy", "zipimport", "pkgutil", "site", "gc",
                   "ctypes", "cffi", "inspect", "threading", "_thread", "multiprocessing", "concurrent", "signal",
@@ -43,6 +50,7 @@ INTERNAL_ATTRIBUTES = ("__dict__", "__globals__", "__builtins__", "__code__", "_
                        "__reduce__", "__reduce_ex__", "__traceback__", "tb_frame", "f_globals", "f_locals", "f_back",
                        "f_builtins", "f_code", "gi_frame", "cr_frame", "ag_frame", "co_code")
 SHELL_CALLS = ("run_line_magic", "run_cell_magic", "system", "getoutput")
+ALLOWED_IMPORTS = ("IPython.display", "IPython.core.display")  # from ... import display, HTML, Markdown
 SAFE_MAGICS = ("matplotlib", "time", "timeit", "precision", "pprint", "who", "whos", "who_ls", "pinfo", "pinfo2",
                "pdoc", "psearch", "xmode", "capture", "bash", "sh", "script", "system", "sx", "html", "markdown",
                "latex", "svg", "env", "cd", "pwd", "ls", "pip", "conda", "sc")
@@ -132,14 +140,19 @@ def _alias_name(alias: ast.alias) -> str:
     return alias.asname or alias.name.split(".")[0]
 
 
-class _TamperScan(ast.NodeVisitor):
+class _TamperScan:
+    """Every node of a cell, parents before children (ast.walk), each checked by its visit_ method."""
+
     def __init__(self, cell: int, library_names: set[str]):
         self.cell, self.library_names = cell, library_names
         self.findings: list[Finding] = []
         self.allowed_shell_uses: set[int] = set()
 
     def findings_in(self, tree: ast.Module) -> list[Finding]:
-        self.visit(tree)
+        for node in ast.walk(tree):
+            check = getattr(self, f"visit_{type(node).__name__}", None)
+            if check is not None:
+                check(node)
         return self.findings
 
     def flag(self, node: ast.AST, what: str) -> None:
@@ -153,7 +166,8 @@ class _TamperScan(ast.NodeVisitor):
         module = node.module or ""
         if node.level:
             self.flag(node, "imports relative to the submission's folder")
-        self._check_module(node, module)
+        if module not in ALLOWED_IMPORTS:
+            self._check_module(node, module)
         if module == "sys":
             for alias in node.names:
                 if alias.name in SYS_INTERNALS:
@@ -176,7 +190,6 @@ class _TamperScan(ast.NodeVisitor):
             self.flag(node, f"uses sys.{node.attr}")
         if isinstance(node.ctx, (ast.Store, ast.Del)) and _root_name(node) in self.library_names:
             self.flag(node, f"changes {_dotted(node)}, part of a library or of the checks")
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         self._allow_ordinary_magic(node)
@@ -188,7 +201,6 @@ class _TamperScan(ast.NodeVisitor):
         for keyword in node.keywords:
             if keyword.arg == "allow_pickle" and not (isinstance(keyword.value, ast.Constant) and not keyword.value.value):
                 self.flag(node, "loads pickles (allow_pickle)")
-        self.generic_visit(node)
 
     def _allow_ordinary_magic(self, node: ast.Call) -> None:
         """get_ipython().run_line_magic('matplotlib', ...) and the like: what %magic and !shell lines become."""
@@ -245,11 +257,12 @@ def _collect_bindings(statement: ast.stmt, site: _Site) -> None:
 
 def _walk_same_scope(node: ast.AST):
     """Nodes of a statement, not entering function, class or lambda bodies (their names are bound on call)."""
-    yield node
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-        return
-    for child in ast.iter_child_nodes(node):
-        yield from _walk_same_scope(child)
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        if not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            pending.extend(ast.iter_child_nodes(current))
 
 
 class _Reach:
@@ -258,9 +271,11 @@ class _Reach:
     A finding names the library and, when it came through another name (tf, a helper), that name too.
     """
 
-    def __init__(self, cells: list[CellCode], forbidden_names: tuple[str, ...]):
+    def __init__(self, cells: list[CellCode], forbidden_calls: tuple[str, ...]):
         self.sites = _sites(cells)
-        self.forbidden = set(forbidden_names) | set(FILE_READERS)
+        self.forbidden = tuple(forbidden_calls) + FILE_READERS
+        self.imports = _import_targets(cells)
+        self.bound = {name for site in self.sites for name in site.binds}
         self.seen_sites: set[int] = set()
         self.seen_names: set[str] = set()
         self.findings: list[Finding] = []
@@ -291,20 +306,38 @@ class _Reach:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._check_import(site.cell, node, entry)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
-                if node.id in self.forbidden:
+                if self._is_forbidden(node):
                     self._flag(site.cell, node, node.id, entry)
                 self.follow(node.id, entry or node.id)
-            elif isinstance(node, ast.Attribute) and node.attr in self.forbidden:
+            elif isinstance(node, ast.Attribute) and _root_name(node) not in local and self._is_forbidden(node):
                 self._flag(site.cell, node, _dotted(node), entry)
+
+    def _is_forbidden(self, node: ast.Name | ast.Attribute) -> bool:
+        """Whether the name or attribute chain resolves, through the notebook's imports, to a forbidden call."""
+        return any(_matches(target, self.forbidden) for target in self._resolve(node))
+
+    def _resolve(self, node: ast.AST) -> set[str]:
+        """The qualified names node may stand for: np.pad -> numpy.pad; an unbound open -> builtins.open."""
+        attributes = []
+        while isinstance(node, ast.Attribute):
+            attributes.insert(0, node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return set()
+        roots = set(self.imports.get(node.id, ()))
+        if node.id not in self.bound:
+            roots.add(f"builtins.{node.id}")
+        return {".".join([root, *attributes]) for root in roots}
 
     def _check_import(self, cell: int, node: ast.Import | ast.ImportFrom, entry: str | None) -> None:
         modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
         for module in modules:
-            if getattr(node, "level", 0) or module.split(".")[0] not in SCRATCH_MODULES:
+            if getattr(node, "level", 0) or module.split(".")[0] not in SCRATCH_MODULES or \
+                    _matches(module, self.forbidden):
                 self._flag(cell, node, module or "a relative import", entry)
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
-                if alias.name in self.forbidden:
+                if _matches(f"{node.module}.{alias.name}", self.forbidden):
                     self._flag(cell, node, f"{node.module}.{alias.name}", entry)
 
     def _flag(self, cell: int, node: ast.AST, used: str, entry: str | None) -> None:
@@ -331,10 +364,32 @@ def _local_names(statement: ast.stmt) -> set[str]:
     return names - declared_global
 
 
+def _matches(qualified: str, forbidden: tuple[str, ...]) -> bool:
+    """Whether qualified is one of forbidden or inside one of them (scipy.signal.x inside scipy.signal)."""
+    return any(qualified == f or qualified.startswith(f + ".") for f in forbidden)
+
+
+def _import_targets(cells: list[CellCode]) -> dict[str, set[str]]:
+    """Each name an import binds anywhere in the notebook -> what it stands for (np -> numpy, pad -> numpy.pad)."""
+    targets: dict[str, set[str]] = {}
+    for cell in cells:
+        for node in ast.walk(cell.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    name = alias.asname or alias.name.split(".")[0]
+                    targets.setdefault(name, set()).add(alias.name if alias.asname else name)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                for alias in node.names:
+                    targets.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+    return targets
+
+
 def library_use(cells: list[CellCode], function: str, defined_in: int | None,
-                forbidden_names: tuple[str, ...]) -> list[Finding]:
+                forbidden_calls: tuple[str, ...]) -> list[Finding]:
     """What a from-scratch graded function reaches that it may not use (empty when it is NumPy only).
+
+    forbidden_calls: qualified names ('numpy.pad'; 'scipy.signal' for everything in it).
 
     defined_in is the cell whose def was the function at test time (None: consider every definition).
     """
-    return _Reach(cells, forbidden_names).of_function(function, defined_in)
+    return _Reach(cells, forbidden_calls).of_function(function, defined_in)
