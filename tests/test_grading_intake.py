@@ -44,7 +44,7 @@ def test_lms_zip_with_ids_in_file_names_and_a_wrapper_folder(tmp_path):
     found = collect(archive)
     assert sorted(found) == ["s123", "s456"]
     assert found["s123"][0] == EXPECTED and found["s123"][1] == []
-    assert "my copy.ipynb was renamed; graded as 01_perceptron.ipynb" in found["s456"][1]
+    assert found["s456"][0] == EXPECTED and found["s456"][1] == []  # an LMS file name is not a rename
 
 
 def test_wrapper_folder_of_student_folders_is_looked_into(tmp_path):
@@ -111,3 +111,54 @@ def test_place_copies_into_nbgrader_submitted_layout(tmp_path):
     target = tmp_path / "submitted" / "alice" / "01_perceptron" / "01_perceptron.ipynb"
     assert placed.notebooks["01_perceptron.ipynb"] == target
     assert placed.notebooks["01_perceptron.ipynb"].read_bytes() == NB
+
+
+def test_a_moodle_style_file_name_is_taken_without_a_note(tmp_path):
+    write(tmp_path / "s123_4567_assignsubmission_file_01_perceptron.ipynb")
+    found = collect(tmp_path)
+    assert found["s123"][0] == EXPECTED and found["s123"][1] == []
+
+
+def zip_bomb_of_overlapping_entries(path, entries=200, size=2**20):
+    """A small zip whose entries all point at the same compressed bytes (a few KB expanding to entries x size)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s1_01_perceptron.ipynb", b"0" * size)
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        info = zf.infolist()[0]
+    local = data[:info.header_offset + 30 + len(info.filename) + info.compress_size]
+    central_start = data.index(b"PK\x01\x02")
+    central_entry = data[central_start:data.index(b"PK\x05\x06")]
+    central = central_entry * entries
+    end = (b"PK\x05\x06" + b"\0" * 4 + entries.to_bytes(2, "little") * 2 + len(central).to_bytes(4, "little")
+           + len(local).to_bytes(4, "little") + b"\0\0")
+    path.write_bytes(local + central + end)
+
+
+def test_zip_bombs_are_refused_before_anything_is_unpacked(tmp_path):
+    overlapping = tmp_path / "overlapping.zip"
+    zip_bomb_of_overlapping_entries(overlapping)
+    with pytest.raises(IntakeError, match="overlap, a zip bomb"):
+        collect(overlapping)
+    ratio = tmp_path / "ratio.zip"
+    with zipfile.ZipFile(ratio, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s1_01_perceptron.ipynb", b"0" * 50 * 2**20)
+    with pytest.raises(IntakeError, match="compressed .* times .* a zip bomb"):
+        collect(ratio)
+    assert not list(tmp_path.glob("**/s1_01_perceptron.ipynb"))
+
+
+def test_symbolic_links_are_never_followed_and_a_submission_of_links_is_nothing(tmp_path):
+    solutions = tmp_path / "elsewhere" / "01_perceptron.ipynb"
+    write(solutions, NB)
+    classroom = tmp_path / "class"
+    (classroom / "mallory" / "01_perceptron").mkdir(parents=True)
+    os.symlink(solutions, classroom / "mallory" / "01_perceptron" / "01_perceptron.ipynb")
+    os.symlink(tmp_path / "elsewhere", classroom / "mallory" / "solutions")
+    os.symlink("/etc/passwd", classroom / "mallory" / "passwd.ipynb")
+    os.symlink(tmp_path / "elsewhere", classroom / "trent")
+    found = collect(classroom)
+    for student in ("mallory", "trent"):
+        notebooks, notes, _ = found[student]
+        assert notebooks == [] and "01_perceptron.ipynb is missing" in notes
+        assert any("not followed: only files of the submission's own are graded" in note for note in notes), notes

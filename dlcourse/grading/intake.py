@@ -5,11 +5,15 @@ student's folder), and flat files whose names carry the student id (matched by a
 group ``student``; what follows the match is the notebook's name: ``alice_01_perceptron.ipynb``). A folder or
 zip holding a single wrapper folder is looked into. Only notebooks are taken: other files of a submission
 (a ``numpy.py`` next to the notebook, say) never reach a run. Zips are checked before anything is unpacked:
-no paths outside the folder, no links, bounded sizes.
+no paths outside the folder, no links, a bounded number of entries, total size and compression ratio, no
+entries sharing their bytes (the overlapping-entry bomb). Symbolic links in a folder are never followed: a
+student whose notebooks are links has handed in nothing of their own, and the report says so. A file name
+an LMS gave (``<id>_<anything>.ipynb``) is taken as the notebook it is, without a note.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -26,6 +30,9 @@ DEFAULT_STUDENT_PATTERN = r"^(?P<student>[A-Za-z0-9][A-Za-z0-9.\-]*)[_ ]"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_NOTEBOOK_BYTES = 100 * 2**20
 MAX_ZIP_MEMBERS = 20_000
+MAX_UNPACKED_BYTES = 2 * 2**30  # every notebook of a zip together
+MAX_RATIO = 100  # unpacked / packed size of an entry larger than RATIO_FROM_BYTES
+RATIO_FROM_BYTES = 2**20
 SKIPPED_PARTS = (".ipynb_checkpoints", "__MACOSX")
 
 
@@ -83,7 +90,8 @@ def _single_notebook(path: Path, expected: list[str], matcher: re.Pattern) -> Su
     """One notebook: the student from its name (pattern) or, for an expected name, from its folders."""
     found = None if path.name in expected else matcher.search(path.name)
     if found:
-        return _match_notebooks(_checked_id(found.group("student")), [(path.name[found.end():], path)], expected)
+        name = path.name[found.end():]
+        return _match_notebooks(_checked_id(found.group("student")), [(name, path)], expected, {name})
     folder = path.parent.parent if MODULE_PATTERN.match(path.parent.name) else path.parent
     if not STUDENT_ID.match(folder.name):
         raise IntakeError(f"cannot tell whose notebook {path} is: name it <student>_<notebook>.ipynb or put it in "
@@ -99,6 +107,7 @@ def _unpack(archive: Path, target: Path) -> None:
         members = zf.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
             raise IntakeError(f"{archive} holds {len(members)} files (at most {MAX_ZIP_MEMBERS}); split it.")
+        _check_sizes(archive, [m for m in members if m.filename.endswith(".ipynb") and not m.is_dir()])
         for member in members:
             destination = (target / member.filename).resolve()
             if not destination.is_relative_to(target.resolve()):
@@ -109,24 +118,52 @@ def _unpack(archive: Path, target: Path) -> None:
                 continue  # reported as missing: far larger than any notebook of the course
             destination.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(member) as packed, open(destination, "wb") as unpacked:
-                shutil.copyfileobj(packed, unpacked)
+                unpacked.write(packed.read(member.file_size + 1)[:member.file_size])
+
+
+def _check_sizes(archive: Path, members: list[zipfile.ZipInfo]) -> None:
+    """IntakeError unless the entries' total size, each one's ratio, and their places in the file are sane."""
+    total = sum(member.file_size for member in members)
+    if total > MAX_UNPACKED_BYTES:
+        raise IntakeError(f"{archive} would unpack to {total / 2**20:.0f} MiB of notebooks (at most "
+                          f"{MAX_UNPACKED_BYTES // 2**20} MiB); refusing to unpack it.")
+    for member in members:
+        if member.file_size > RATIO_FROM_BYTES and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+            raise IntakeError(f"{archive}: {member.filename!r} is compressed {member.file_size // max(member.compress_size, 1)}"
+                              f" times (at most {MAX_RATIO}), a zip bomb; refusing to unpack it.")
+    ordered = sorted(members, key=lambda m: m.header_offset)
+    for first, second in zip(ordered, ordered[1:]):
+        if first.header_offset + first.compress_size > second.header_offset:
+            raise IntakeError(f"{archive}: the entries {first.filename!r} and {second.filename!r} overlap, a zip "
+                              "bomb; refusing to unpack it.")
 
 
 def _collect_folder(folder: Path, expected: list[str], matcher: re.Pattern) -> list[Submission]:
     by_student: dict[str, list[tuple[str, Path]]] = {}
+    links: dict[str, list[str]] = {}
+    lms_names: set[str] = set()
     for top in sorted(folder.iterdir()):
         if _skipped(top.name):
             continue
         if top.is_dir():
             student = _folder_student(top.name, matcher)
-            by_student.setdefault(student, []).extend((p.name, p) for p in _notebooks_below(top))
+            notebooks, linked = ([], [top.name]) if top.is_symlink() else _notebooks_below(top)
+            by_student.setdefault(student, []).extend((p.name, p) for p in notebooks)
+            links.setdefault(student, []).extend(linked)
         elif top.suffix == ".ipynb":
             found = None if top.name in expected else matcher.search(top.name)
             if found is None:
                 raise IntakeError(f"cannot tell whose notebook {top.name} is: put it in a folder named after the "
                                   f"student, or pass --student-pattern matching its name (now {matcher.pattern!r}).")
-            by_student.setdefault(_checked_id(found.group("student")), []).append((top.name[found.end():], top))
-    return [_match_notebooks(student, files, expected) for student, files in sorted(by_student.items())]
+            student, name = _checked_id(found.group("student")), top.name[found.end():]
+            if top.is_symlink():
+                by_student.setdefault(student, [])
+                links.setdefault(student, []).append(top.name)
+            else:
+                by_student.setdefault(student, []).append((name, top))
+                lms_names.add(name)
+    return [_match_notebooks(student, files, expected, lms_names, links.get(student, []))
+            for student, files in sorted(by_student.items())]
 
 
 def _inside_wrapper(folder: Path, expected: list[str], matcher: re.Pattern) -> Path:
@@ -151,9 +188,18 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name in SKIPPED_PARTS
 
 
-def _notebooks_below(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if p.is_file() and not p.is_symlink()
-                  and not any(_skipped(part) for part in p.relative_to(folder).parts))
+def _notebooks_below(folder: Path) -> tuple[list[Path], list[str]]:
+    """The notebooks under folder, never through a link; and the links found there (relative paths)."""
+    notebooks, links = [], []
+    for root, folders, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        folders[:] = [f for f in folders if not _skipped(f)]
+        for name in folders + files:
+            if (here / name).is_symlink():
+                links.append(str((here / name).relative_to(folder)))
+        notebooks += [here / f for f in files if f.endswith(".ipynb") and not _skipped(f)
+                      and not (here / f).is_symlink() and (here / f).is_file()]
+    return sorted(notebooks), sorted(links)
 
 
 def _folder_student(name: str, matcher: re.Pattern) -> str:
@@ -173,9 +219,16 @@ def _checked_id(student: str) -> str:
     return student
 
 
-def _match_notebooks(student: str, files: list[tuple[str, Path]], expected: list[str]) -> Submission:
-    """Assign the student's files to the expected notebook names, noting renames, copies and gaps."""
+def _match_notebooks(student: str, files: list[tuple[str, Path]], expected: list[str],
+                     lms_names: set[str] = frozenset(), links: list[str] = ()) -> Submission:
+    """Assign the student's files to the expected notebook names, noting renames, copies, links and gaps.
+
+    lms_names: names as an LMS file name left them (not a rename worth a note); links: links not followed."""
     submission = Submission(student, {})
+    if links:
+        shown = ", ".join(links[:3]) + (f" and {len(links) - 3} more" if len(links) > 3 else "")
+        submission.notes.append(f"{len(links)} symbolic link{'s' if len(links) > 1 else ''} ({shown}) "
+                                "not followed: only files of the submission's own are graded")
     by_name: dict[str, list[Path]] = {}
     for name, path in files:
         if path.stat().st_size <= MAX_NOTEBOOK_BYTES:
@@ -187,7 +240,8 @@ def _match_notebooks(student: str, files: list[tuple[str, Path]], expected: list
     if len(missing) == 1 and len(by_name) == 1:
         (other, paths), = by_name.items()
         submission.notebooks[missing[0]] = _newest(other, paths, submission.notes)
-        submission.notes.append(f"{other} was renamed; graded as {missing[0]}")
+        if other not in lms_names:
+            submission.notes.append(f"{other} was renamed; graded as {missing[0]}")
     elif missing and by_name:
         submission.notes.append(f"notebooks with other names ({', '.join(sorted(by_name))}) were not graded")
     for name in expected:
