@@ -22,8 +22,19 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING_DIR, "gradebook.d
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # Student code must finish: a cell that runs longer than this is stopped and scores zero. `dlcourse grade`
-# takes its cell time limit from here too (--cell-timeout overrides it).
+# takes its cell limit from here too, as CPU time of the submission's processes (--cell-timeout overrides it);
+# plain nbgrader counts it as wall-clock time.
 c.Execute.timeout = 120
+
+# Hidden cases are drawn from the instructor's secret: $DLCOURSE_HIDDEN_SECRET, else this file outside the
+# repository (`dlcourse grade` creates it on first use). Set here for plain `nbgrader autograde` too, whose
+# kernels then draw the same hidden cases; note that a plain nbgrader kernel has no sandbox, so a submission
+# could read the secret from its environment there (`dlcourse grade` never gives it to a submission).
+HIDDEN_SECRET_FILE = os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"),
+                                  "dlcourse", "hidden_secret")
+if not os.environ.get("DLCOURSE_HIDDEN_SECRET") and os.path.isfile(HIDDEN_SECRET_FILE):
+    with open(HIDDEN_SECRET_FILE, encoding="utf-8") as handle:
+        os.environ["DLCOURSE_HIDDEN_SECRET"] = handle.read().strip()
 
 # Feedback shows students their own work and the check messages, never the hidden tests' source; the HTML
 # of their outputs is sanitized (no script from a submission runs in the browser of whoever reads it).
@@ -31,5 +42,6 @@ c.HTMLExporter.sanitize_html = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "dlcourse.grading.feedback.RedactHiddenTests",
+    "dlcourse.grading.feedback.SanitizeMarkdown",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

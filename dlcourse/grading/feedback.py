@@ -1,6 +1,9 @@
 """Feedback that never shows hidden tests: the redaction preprocessor, and the feedback HTML of a graded notebook.
 
-``RedactHiddenTests`` is also configured for plain ``nbgrader generate_feedback`` (grading/nbgrader_config.py).
+``RedactHiddenTests`` and ``SanitizeMarkdown`` are also configured for plain ``nbgrader generate_feedback``
+(grading/nbgrader_config.py). The instructor opens these pages too: every markdown and raw cell of a
+submission is rendered and cleaned by nh3 (a maintained HTML sanitiser: no scripts, event handlers or
+``javascript:`` links), and outputs go through nbconvert's own sanitiser.
 :func:`feedback_html` renders the same page as nbgrader's generate_feedback, with the scores the grader just
 decided instead of reading them back from the gradebook, so workers can write it in parallel.
 """
@@ -12,7 +15,9 @@ import re
 from functools import lru_cache
 
 import nbgrader
+import nh3
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters import markdown2html_mistune
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from traitlets import Bool
 from traitlets.config import Config
@@ -51,6 +56,27 @@ class RedactHiddenTests(Preprocessor):
         return cell, resources
 
 
+def sanitized_markdown(source: str) -> str:
+    """A markdown cell's source as inert HTML: rendered, then cleaned by nh3 (links: http, https, mailto)."""
+    return nh3.clean(markdown2html_mistune(source), url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer nofollow")
+
+
+class SanitizeMarkdown(Preprocessor):
+    """Markdown and raw cells rendered to HTML and sanitised (a submission's HTML never runs in a browser)."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            cell.source = sanitized_markdown(cell.source)
+        elif cell.cell_type == "raw":
+            cell.source = nh3.clean(cell.source)
+            cell.metadata.pop("raw_mimetype", None)
+            cell.metadata.pop("format", None)
+        return cell, resources
+
+
 @lru_cache(maxsize=1)
 def _exporter() -> HTMLExporter:
     """nbgrader's feedback template, with hidden tests redacted."""
@@ -63,6 +89,7 @@ def _exporter() -> HTMLExporter:
         os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")]
     exporter = HTMLExporter(config=config)
     exporter.register_preprocessor(RedactHiddenTests(), enabled=True)
+    exporter.register_preprocessor(SanitizeMarkdown(), enabled=True)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
     return exporter
 
