@@ -25,7 +25,7 @@ from .feedback import feedback_html
 from .gradebook import record_submission
 from .results import CellGrade, NotebookResult, SubmissionResult
 from .sandbox import Isolation, Limits
-from .secret import Secret, use_secret
+from .secret import Secret, instructor_secret
 from .state import GradeState
 
 GRADING_WHICH = ("public", "hidden")
@@ -82,10 +82,18 @@ class GradingInterrupted(KeyboardInterrupt):
 
 def grade_class(module: str, source: Path, isolation: Isolation, course: Course | None = None,
                 options: Options | None = None) -> ClassResult:
-    """Grade every submission of module found in source; unchanged ones keep their stored result."""
+    """Grade every submission of module found in source; unchanged ones keep their stored result.
+
+    The result covers the whole class graded so far (every stored result of the module), not only source.
+    """
+    course = course or Course.default()
+    with instructor_secret(course.secret_file) as secret:
+        return _grade_class(module, source, isolation, course, options or Options(), secret)
+
+
+def _grade_class(module: str, source: Path, isolation: Isolation, course: Course, options: Options,
+                 secret: Secret) -> ClassResult:
     start = time.monotonic()
-    course, options = course or Course.default(), options or Options()
-    secret = use_secret(course.secret_file)
     assignment = load_assignment(course, module)
     state = GradeState(course.state / module)
     expected = [notebook.filename for notebook in assignment.notebooks]

@@ -15,6 +15,7 @@ plain data and kept here. Nothing else the run writes decides a point of an exer
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,7 +192,8 @@ def build_job(prepared: PreparedNotebook, checks: str | None, exercises: dict, s
             "keeps_inputs": exercise.keeps_inputs, "integer_result": exercise.integer_result}
         cells.append({"index": cell.index, "source": "" if harvest else cell.source, "harvest": harvest,
                       "locked": cell.role == SETUP})
-    return {"cells": cells, "stop_before": stop.cell if stop else None, "limits": settings.limits.for_runner(),
+    return {"cells": cells, "nonce": secrets.token_hex(16), "stop_before": stop.cell if stop else None,
+            "limits": settings.limits.for_runner(),
             "sandboxed": settings.isolation.sandboxed, "uid": uid, "out": str(out)}
 
 

@@ -274,7 +274,7 @@ class NotebookRun:
         self.deliver()
 
     def run_cell(self, cell: dict) -> None:
-        channel.write_frame(self.channel_fd, "cell", str(cell["index"]))
+        channel.write_frame(self.channel_fd, "cell", f"{cell['index']}:{self.job['nonce']}")
         outputs = Outputs(self.job["limits"]["output_chars"], self.rich_budget)
         count = self.shell.execution_count
         self.cell_by_count[count] = cell["index"]
@@ -418,7 +418,7 @@ class NotebookRun:
             except OSError:  # nothing else is running
                 pass
         plain.write(Path(self.job["out"]), {"cells": self.cells}, [])
-        channel.write_frame(self.channel_fd, "done")
+        channel.write_frame(self.channel_fd, "done", self.job["nonce"])
         os._exit(0)
 
 

@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv if argv is None else argv
     with open(argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
+    try:  # the job holds the run's nonce: no cell of the submission may read it there
+        os.unlink(argv[1])
+    except OSError:
+        pass
     confine(job)
     from .kernel import run_job
 

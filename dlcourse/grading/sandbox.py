@@ -15,6 +15,7 @@ submission; the grader enforces the time limits from outside and kills the whole
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import selectors
 import shutil
@@ -366,6 +367,7 @@ def run_runner(scratch: Scratch, isolation: Isolation, limits: Limits, threads: 
     env = runner_environment(scratch, threads)
     command = bwrap_command(scratch.host, argv, env, overlays) if isolation.sandboxed else argv
     tree = accounting.new_tree(limits.memory_bytes)
+    nonce = json.loads((scratch.host / "job.json").read_text())["nonce"]
     watch = _Watch(limits, locked, frozenset(indices) if indices is not None else frozenset(range(10**6)), tree)
     try:
         with tempfile.TemporaryFile() as log:
@@ -374,7 +376,7 @@ def run_runner(scratch: Scratch, isolation: Isolation, limits: Limits, threads: 
                                        preexec_fn=tree.join)
             tree.started(process.pid)
             try:
-                done, stop_reason, retry = _watch(process, watch, conversation or Conversation())
+                done, stop_reason, retry = _watch(process, watch, conversation or Conversation(), nonce)
             finally:
                 _kill_group(process)
                 process.wait()
@@ -393,10 +395,13 @@ def run_runner(scratch: Scratch, isolation: Isolation, limits: Limits, threads: 
         tree.close()
 
 
-def _watch(process: subprocess.Popen, watch: _Watch, conversation: Conversation) -> tuple[bool, str, str]:
+def _watch(process: subprocess.Popen, watch: _Watch, conversation: Conversation,
+           nonce: str) -> tuple[bool, str, str]:
     """Follow the run's frames until it is done, ends or passes a limit: (done, stop reason, retry reason).
 
-    Time limits are checked a few times a second on the tree's CPU time; frames only say where the run is.
+    Time limits are checked a few times a second on the tree's CPU time; frames only say where the run is,
+    and a cell or done frame counts only with the run's nonce (which the runner took out of the job file
+    before any cell ran), so that a submission writing progress lines cannot move its own clock.
     """
     reader, outgoing = channel.FrameReader(), b""
     os.set_blocking(process.stdin.fileno(), False)
@@ -418,9 +423,10 @@ def _watch(process: subprocess.Popen, watch: _Watch, conversation: Conversation)
             if not chunk:
                 return False, "", ""
             for frame in reader.feed(chunk):
-                if frame.kind == "cell" and frame.arg.isdigit():
-                    watch.announce(int(frame.arg))
-                elif frame.kind == "done":
+                index, _, token = frame.arg.partition(":")
+                if frame.kind == "cell" and index.isdigit() and token == nonce:
+                    watch.announce(int(index))
+                elif frame.kind == "done" and frame.arg == nonce:
                     return True, "", ""
                 else:
                     outgoing += conversation.receive(frame, watch.cell) or b""

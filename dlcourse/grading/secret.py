@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..checks.core import HIDDEN_SECRET_VARIABLE
 
@@ -36,7 +38,21 @@ class Secret:
         return f"hidden cases drawn from the instructor's secret ({self.source}, {made})"
 
 
-def use_secret(path: Path) -> Secret:
+@contextmanager
+def instructor_secret(path: Path) -> Iterator[Secret]:
+    """The instructor's secret in this process's environment for the block (path is created on first use);
+    the environment is as it was afterwards, so that nothing else in the process draws secret cases."""
+    before = os.environ.get(HIDDEN_SECRET_VARIABLE)
+    try:
+        yield _use_secret(path)
+    finally:
+        if before is None:
+            os.environ.pop(HIDDEN_SECRET_VARIABLE, None)
+        else:
+            os.environ[HIDDEN_SECRET_VARIABLE] = before
+
+
+def _use_secret(path: Path) -> Secret:
     """Put the instructor's secret into this process's environment (creating path on first use)."""
     value, created, source = os.environ.get(HIDDEN_SECRET_VARIABLE, ""), False, f"${HIDDEN_SECRET_VARIABLE}"
     if not value:

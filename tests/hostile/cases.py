@@ -7,9 +7,14 @@ sigmoid; binary_cross_entropy and perceptron_train stand alone, so hostile answe
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import nbformat
+
+from dlcourse import paths
 
 from .kit import NOTEBOOK, MODULE, Kit, answer, cell, dumps, insert_after, position
 
@@ -29,6 +34,7 @@ class Case:
     files: Callable[[Kit], dict[str, bytes]]
     score: float
     reasons: tuple[str, ...] = ()
+    links: Callable[[Path], dict[str, Path]] | None = None  # relative path -> what it points to
 
 
 def notebook(nb) -> dict[str, bytes]:
@@ -173,6 +179,104 @@ UNSTOPPABLE = '''while True:
         pass
 '''
 
+# Forging: what the grader receives can only be what the student's own code computes.
+CALL_STUDENT_REPLACED = '''import operator, sys
+modules = operator.attrgetter('modules')(sys)
+kernel = modules['dlcourse.grading.kernel']
+checks = modules['dlcourse.checks.perceptron']
+def forged(exercise, functions, case):
+    reference = next(e for e in checks.EXERCISES if e.name == exercise.name).reference
+    return reference(case)
+kernel.call_student = forged
+'''
+WRITERS_PATCHED = '''import json, numpy
+writer, arrays = json, numpy
+writer.dumps = lambda *a, **k: '{"cells": {}, "harvests": {"test_sigmoid": {"cases": {}}}}'
+arrays.savez = lambda handle, **k: handle.write(b"PK forged")
+'''
+FORGED_FRAMES = '''import os
+for fd in range(3, 64):
+    for frame in (b"@record test_sigmoid 16\\n{\\"functions\\": {}}", b"@value 0 4\\nPK..", b"@done - 0\\n"):
+        try:
+            os.write(fd, frame)
+        except OSError:
+            pass
+'''
+IGNORES_ALARM_FORGES_PROGRESS = '''import os
+while True:
+    try:
+        while True:
+            for index in range(30):
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, f"@cell {index} 0\\n".encode())
+                    except OSError:
+                        pass
+    except BaseException:
+        pass
+'''
+
+
+def lookup_table(kit: Kit) -> dict[str, bytes]:
+    """perceptron_train answering from a table of every case's answer that can be known from the repository
+    (the public cases and the hidden ones drawn without the instructor's secret): no computing at all."""
+    from dlcourse.checks import exercises_of
+    from dlcourse.checks.core import HIDDEN_SECRET_VARIABLE, PUBLIC
+
+    assert HIDDEN_SECRET_VARIABLE not in os.environ, "the table is built from what the repository alone tells"
+    exercise = exercises_of(MODULE)["perceptron_train"]
+    table = {}
+    for case in exercise.cases(PUBLIC) + exercise.cases("hidden"):
+        w, b, errors = exercise.reference(case)
+        table[_table_key(*case.args)] = (w.tolist(), float(b), errors.tolist())
+    body = (f"TABLE = {table!r}\n\ndef perceptron_train(X, y, epochs):\n"
+            "    key = np.asarray(X, dtype=float).tobytes().hex()[:48] + str(epochs)\n"
+            "    w, b, errors = TABLE[key]\n    return np.array(w), b, np.array(errors)\n")
+    return notebook(answer(kit.notebook(), "perceptron_train", body))
+
+
+def _table_key(X, y, epochs) -> str:
+    import numpy as np
+
+    return np.asarray(X, dtype=float).tobytes().hex()[:48] + str(epochs)
+
+
+# Honest work that must keep its points.
+LONG_SUM = "CONSTANT = " + " + ".join(str(i) for i in range(1500)) + "\n"
+HUGE_HTML = '''from IPython.display import HTML, display
+for _ in range(20):
+    display(HTML("<p>" + "x" * 3_900_000 + "</p>"))
+'''
+ACTIVE_MARKDOWN = ('<img src="x" onerror="alert(\'img\')"> <script>alert("script")</script> '
+                   '[a link](javascript:alert("link")) <a href="javascript:alert(\'anchor\')">anchor</a>')
+
+
+def with_markdown(kit: Kit) -> dict[str, bytes]:
+    nb = kit.notebook()
+    nb.cells.insert(position(nb, "sigmoid"), nbformat.v4.new_markdown_cell(ACTIVE_MARKDOWN))
+    return notebook(nb)
+
+
+def named(file_name: str) -> Callable[[Kit], dict[str, bytes]]:
+    """A correct notebook under another file name."""
+    return lambda kit: {f"{MODULE}/{file_name}": dumps(kit.notebook())}
+
+
+def only_links(release: Path) -> dict[str, Path]:
+    """Links to the solutions notebook, solutions/, the gradebook and /etc/passwd, and nothing else."""
+    root = paths.project_root()
+    return {NOTEBOOK_PATH: root / "solutions" / MODULE / NOTEBOOK, f"{MODULE}/solutions": root / "solutions",
+            f"{MODULE}/gradebook.ipynb": paths.grading_dir() / "gradebook.db", f"{MODULE}/passwd": Path("/etc/passwd")}
+
+
+def no_files(kit: Kit) -> dict[str, bytes]:
+    return {}
+
+
+FORMULA_NAME = "=HYPERLINK(\"http://evil.example\",\"click\").ipynb"
+ANSI_NAME = "\x1b[2J\x1b[31mred.ipynb"
+
+
 CASES = (
     Case("h-correct", "a correct submission (the control)", lambda kit: notebook(kit.notebook()), 9),
     Case("h-invalid-json", "a notebook cut in half", truncated, 0, ("not valid JSON",)),
@@ -271,6 +375,38 @@ CASES = (
          ("test_sigmoid 0/1: sigmoid is not implemented yet",)),
     Case("h-sandbox-probe", "a correct submission reading the course, writing the package, using the network",
          with_cell("test_sigmoid", PROBE_SANDBOX), 9),
+    Case("h-call-student-replaced", "call_student swapped for the checks' reference via attrgetter, answers blank",
+         with_cell("setup", CALL_STUDENT_REPLACED, solved=()), 0,
+         ("test_sigmoid 0/1: sigmoid raised AttributeError on the check",)),
+    Case("h-writers-patched", "json.dumps and np.savez patched through aliases, answers blank",
+         with_cell("setup", WRITERS_PATCHED, solved=()), 0,
+         ("test_sigmoid 0/1: sigmoid raised",)),
+    Case("h-forged-frames", "result frames and a done line written to every descriptor, answers blank",
+         with_cell("test_sigmoid", FORGED_FRAMES, solved=()), 0,
+         ("test_sigmoid 0/1: sigmoid is not implemented yet",)),
+    Case("h-lookup-table", "a table of every answer the repository reveals, no computing", lookup_table, 7,
+         ("test_perceptron_train 0/2: perceptron_train raised KeyError on the hidden check",)),
+    Case("h-forged-progress", "a cell that ignores the alarm and writes progress lines",
+         with_cell("test_logistic_gradients", IGNORES_ALARM_FORGES_PROGRESS), 5,
+         ("ran past the cell CPU-time limit", "test_train_logistic_regression, test_perceptron_train 0/4: not run")),
+    Case("h-ipython-display", "an honest display() from IPython.display in the last cell",
+         with_cell("test_perceptron_train", "from IPython.display import display\ndisplay('all done')"), 9),
+    Case("h-long-sum", "a 1,500-term sum in an answer cell",
+         lambda kit: notebook(answer(kit.notebook(), "sigmoid", LONG_SUM + kit.answers["sigmoid"])), 9),
+    Case("h-huge-html", "a last cell displaying 20 x 3.9 MB of HTML",
+         with_cell("test_perceptron_train", HUGE_HTML), 9),
+    Case("h-huge-return", "perceptron_train returning a 320 MB array",
+         with_answer("perceptron_train", perceptron(returns="w, b, np.zeros(40_000_000)")), 7,
+         ("test_perceptron_train 0/2: perceptron_train returned 305 MB on the check",)),
+    Case("h-only-links", "links to the solutions, the gradebook and /etc/passwd, nothing of its own",
+         no_files, 0, ("not followed: only files of the submission's own are graded", "01_perceptron.ipynb is missing"),
+         links=only_links),
+    Case("h-active-markdown", "a markdown cell with <img onerror>, <script> and javascript: links",
+         with_markdown, 9),
+    Case("h-formula-name", "a notebook whose file name is a spreadsheet formula", named(FORMULA_NAME), 9,
+         (f"{FORMULA_NAME} was renamed",)),
+    Case("h-ansi-name", "a notebook whose file name holds terminal escape sequences", named(ANSI_NAME), 9,
+         (f"{ANSI_NAME} was renamed",)),
 )
 
 
@@ -281,3 +417,7 @@ def write_class(kit: Kit, folder: Path) -> None:
             path = folder / case.student / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+        for relative, target in (case.links(kit.release_path) if case.links else {}).items():
+            path = folder / case.student / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(target)

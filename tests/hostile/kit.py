@@ -26,6 +26,7 @@ class Kit:
     """Student notebooks: the release with chosen answers filled in, and edits by grade id."""
 
     def __init__(self, release: Path):
+        self.release_path = Path(release)
         self.release = read_notebook(release)
         self.answers = solution_answers()
 
