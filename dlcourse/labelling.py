@@ -282,6 +282,7 @@ class LabellingWidget:
         self.current = {item: label for item, label in self.store.labels().items() if item in set(self.items)}
         self.progress = w.IntProgress(min=0, max=max(1, len(self.items)), description="labelled")
         self.status = w.HTML()
+        self.status.add_class("dlcourse-status")
         self.undo_button = w.Button(description="Undo", icon="undo", tooltip="take the last click back")
         self.undo_button.add_class("dlcourse-undo")
         self.undo_button.on_click(lambda _: self.undo())

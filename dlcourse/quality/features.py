@@ -18,6 +18,7 @@ HANDMADE_FEATURE_NAMES = (
     "log laplacian variance", "log mean gradient", "high-frequency share", "log noise (MAD of residual)",
     "log JPEG blockiness", "mean brightness", "brightness std", "1st percentile", "99th percentile",
     "share near black", "share near white", "log colourfulness",
+    "re-blur loss sigma 0.7", "re-blur loss sigma 1.5", "re-blur loss sigma 3", "log median-filter residual",
 )
 EPS = 1e-6
 
@@ -34,12 +35,26 @@ def blockiness(gray: np.ndarray, block: int = 8) -> np.ndarray:
     return (jumps[:, :, border].mean(axis=(1, 2)) + EPS) / (jumps[:, :, ~border].mean(axis=(1, 2)) + EPS)
 
 
+def mean_jump(gray: np.ndarray) -> np.ndarray:
+    """Mean absolute difference between neighbouring pixels of gray (N, H, W), both directions: (N,)."""
+    return np.abs(np.diff(gray, axis=1)).mean(axis=(1, 2)) + np.abs(np.diff(gray, axis=2)).mean(axis=(1, 2))
+
+
+def reblur_losses(gray: np.ndarray, sigmas=(0.7, 1.5, 3.0)) -> list[np.ndarray]:
+    """log(detail after a Gaussian re-blur / detail before) per sigma, each (N,): a sharp image loses much
+    detail, an already blurred one little, whatever its content (the "blur effect" measure)."""
+    from scipy.ndimage import gaussian_filter
+
+    before = mean_jump(gray) + EPS
+    return [np.log((mean_jump(np.stack([gaussian_filter(g, s) for g in gray])) + EPS) / before) for s in sigmas]
+
+
 def handmade_features(images) -> np.ndarray:
-    """Sharpness, noise, blockiness and exposure statistics of images (N, H, W, 3) in [0, 1]: (N, 12) float64.
+    """Sharpness, noise, blockiness and exposure statistics of images (N, H, W, 3) in [0, 1]: (N, 16) float64.
 
     Columns in the order of HANDMADE_FEATURE_NAMES.
     """
-    from scipy.ndimage import gaussian_filter, laplace, sobel
+    from scipy.ndimage import gaussian_filter, laplace, median_filter, sobel
 
     images = np.asarray(images, dtype=np.float64)
     gray = luminance(images)
@@ -49,6 +64,7 @@ def handmade_features(images) -> np.ndarray:
     residual = gray - np.stack([gaussian_filter(g, 1.0) for g in gray])
     noise = np.median(np.abs(residual - np.median(residual, axis=per_image, keepdims=True)), axis=per_image)
     colour = images.std(axis=3).mean(axis=per_image)
+    median = np.stack([median_filter(g, 3) for g in gray])
     columns = [
         np.log(lap.var(axis=per_image) + EPS),
         np.log(gradient.mean(axis=per_image) + EPS),
@@ -62,6 +78,8 @@ def handmade_features(images) -> np.ndarray:
         (gray < 0.02).mean(axis=per_image),
         (gray > 0.98).mean(axis=per_image),
         np.log(colour + EPS),
+        *reblur_losses(gray),
+        np.log(np.abs(gray - median).mean(axis=per_image) + EPS) - np.log(mean_jump(median) + EPS),
     ]
     return np.stack(columns, axis=1)
 
