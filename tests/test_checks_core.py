@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import scipy.special as sp
 
-from dlcourse.checks.backprop import check_softmax_cross_entropy
+from dlcourse.checks.backprop import SOFTMAX_CROSS_ENTROPY, check_softmax_cross_entropy
 from dlcourse.checks.convolution import check_conv_output_size
-from dlcourse.checks.core import (LOG_EPSILON, LOG_EPSILON_NOTE, CheckFailure, counts_as_numeric, library_calls,
-                                  log_loss_between, to_plain)
-from dlcourse.checks.perceptron import SIGMOID, check_binary_cross_entropy, check_sigmoid
+from dlcourse.checks.core import (LOG_EPSILON, LOG_EPSILON_NOTE, Case, CheckFailure, counts_as_numeric, judge,
+                                  library_calls, log_loss_between, to_plain)
+from dlcourse.checks.perceptron import BINARY_CROSS_ENTROPY, SIGMOID, check_binary_cross_entropy, check_sigmoid
 from dlcourse.checks.pooling import check_relu
 
 
@@ -282,27 +282,39 @@ def test_the_first_line_of_a_failure_is_short_and_the_details_follow():
     assert [line.split(":")[0].strip() for line in lines[1:5]] == ["why", "input", "expected", "got"]
 
 
-def test_ipython_shows_the_message_without_the_checks_own_frames():
+def ipython_shows(setup: str, cell: str) -> str:
+    """What IPython prints (colours and all) when it runs cell after setup."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
     shell = InteractiveShell.instance()
-    shell.run_cell("import numpy as np\nfrom dlcourse.checks.perceptron import check_sigmoid")
+    shell.run_cell(setup)
     with capture_output() as captured:
-        shell.run_cell("check_sigmoid(lambda z: np.tanh(z))")
-    shown = captured.stdout + captured.stderr
+        shell.run_cell(cell)
+    return captured.stdout + captured.stderr
+
+
+def test_ipython_shows_the_message_without_the_checks_own_frames():
+    shown = ipython_shows("import numpy as np\nfrom dlcourse.checks.perceptron import check_sigmoid",
+                          "check_sigmoid(lambda z: np.tanh(z))")
     assert shown.lstrip().startswith("CheckFailure: sigmoid gives a wrong result") and "that is tanh(z)" in shown
     assert "checks/core.py" not in shown
 
 
 def test_ipython_shows_the_students_own_error_after_the_message():
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.utils.capture import capture_output
-
-    shell = InteractiveShell.instance()
-    shell.run_cell("from dlcourse.checks.perceptron import check_sigmoid\ndef broken(z):\n    return z.no_such_thing")
-    with capture_output() as captured:
-        shell.run_cell("check_sigmoid(broken)")
-    shown = captured.stdout + captured.stderr
+    shown = ipython_shows("from dlcourse.checks.perceptron import check_sigmoid\ndef broken(z):\n"
+                          "    return z.no_such_thing", "check_sigmoid(broken)")
     assert shown.index("sigmoid raised AttributeError") < shown.index("no_such_thing", shown.index("raised it here"))
     assert "def call_student" not in shown and "def run_check" not in shown
+
+
+def test_an_epsilon_in_the_logarithm_passes_even_where_a_true_class_probability_is_small():
+    """Where p is 1e-4, log(p + 1e-7) differs from log(p) by 1e-3: more than rtol allows, within the bounds."""
+    logits, labels = np.array([[0.0, 9.2], [0.0, 9.2], [1.0, 0.0]]), np.array([0, 0, 0])
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(3), labels] + LOG_EPSILON))
+    dlogits = (probs - np.eye(2)[labels]) / 3
+    judge(SOFTMAX_CROSS_ENTROPY, Case("small true-class probabilities", (logits, labels)), (loss, dlogits))
+    y_true, y_prob = np.array([1.0, 0.0, 1.0]), np.array([1e-4, 0.3, 0.8])
+    bce = -np.mean(y_true * np.log(y_prob + LOG_EPSILON) + (1 - y_true) * np.log(1 - y_prob + LOG_EPSILON))
+    judge(BINARY_CROSS_ENTROPY, Case("a small probability of the true class", (y_true, y_prob)), bce)
