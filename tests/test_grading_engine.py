@@ -193,3 +193,21 @@ def test_resume_regrades_only_what_changed_and_the_chosen_student(graded, tmp_pa
     chosen = Options(workers=2, limits=LIMITS, students=("h-sys-exit",))
     assert grade_class(MODULE, tmp_path / "class", Isolation(True), course, chosen).graded_now == ["h-sys-exit"]
     assert untouched.stat().st_mtime_ns == before
+
+
+def test_feedback_pages_render_a_submissions_markdown_inert(graded):
+    page = (graded.course.feedback / "h-active-markdown" / MODULE / f"{MODULE}.html").read_text(encoding="utf-8")
+    for active in ("onerror", "alert('img')", 'alert("script")', 'javascript:alert("link")', "javascript:alert('anchor')"):
+        assert active not in page, active
+    assert "anchor" in page and "a link" in page  # the text stays, inert
+
+
+def test_csv_fields_and_terminal_lines_from_a_submission_are_inert(graded, tmp_path):
+    chosen = [graded.results["h-ansi-name"], graded.results["h-formula-name"]]
+    result = ClassResult(MODULE, chosen, [], Isolation(True), 1.0)
+    course = Course(tmp_path, tmp_path, tmp_path, tmp_path / "reports", tmp_path, graded.course.release,
+                    graded.course.db_url)
+    rows = {r["student_id"]: r for r in csv.DictReader(open(write_reports(course, result)["grades"], encoding="utf-8"))}
+    assert rows["h-formula-name"]["reasons"].startswith("'=HYPERLINK(")
+    table = format_table(result) + class_summary(result)
+    assert "\x1b" not in table and "\\x1b[2J\\x1b[31mred.ipynb was renamed" in table
