@@ -107,8 +107,10 @@ def add_grading_options(command: argparse.ArgumentParser, default_pattern: str) 
                          help="grade only this student (again, even if unchanged); repeat for several")
     command.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
     command.add_argument("--cell-timeout", type=float, default=None,
-                         help="seconds a cell may run (default: Execute.timeout of grading/nbgrader_config.py)")
-    command.add_argument("--notebook-timeout", type=float, default=900.0, help="seconds a notebook may run")
+                         help="CPU seconds a cell may use, all its processes together (default: Execute.timeout "
+                              "of grading/nbgrader_config.py; the wall clock is only a generous backstop)")
+    command.add_argument("--notebook-timeout", type=float, default=900.0,
+                         help="CPU seconds the student's cells of a notebook may use together")
     command.add_argument("--memory-limit", type=float, default=6.0, help="GiB of address space per notebook run")
     command.add_argument("--unsafe-no-sandbox", action="store_true",
                          help="run submissions without bubblewrap (only where it cannot be installed)")
