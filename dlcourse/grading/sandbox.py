@@ -10,7 +10,12 @@ As root, bwrap runs without a user namespace and the runner switches at once to 
 for this sandbox alone, so the process-count limit (RLIMIT_NPROC counts per uid) holds per sandbox; as
 another user, --unshare-user gives each sandbox its own user namespace, which the kernel counts separately.
 The runner sets the memory (RLIMIT_AS), file size, open file and process limits before it reads the
-submission; the grader enforces the time limits from outside and kills the whole tree.
+submission. The grader enforces the time limits from outside, as CPU time of the run's whole process tree
+(:mod:`accounting`: a control group of its own where one can be made, which also limits the memory of all
+the sandbox's processes together), with a generous wall-clock backstop, and kills the whole tree. The
+course's locked cells are not charged to the student; a run stopped by something that is not the
+submission's doing comes back with a retry reason instead of a grade. Every checks module is covered by its
+stub in the sandbox (:mod:`sandbox_view`).
 """
 from __future__ import annotations
 
