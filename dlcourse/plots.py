@@ -244,8 +244,11 @@ def show_matrix(ax, values, title=None, highlight=None, cmap="Blues", fmt="{:g}"
     return ax.figure
 
 
-def show_filters(filters, titles=None, nrows=None, ncols=None, cell_size=1.3, suptitle=None):
-    """Grid of kernels (N, kh, kw), each on its own scale: positive red, negative blue, zero white; a Figure.
+def show_filters(filters, titles=None, nrows=None, ncols=None, cell_size=1.3, suptitle=None, shared_scale=False):
+    """Grid of kernels (N, kh, kw): positive red, negative blue, zero white; returns the Figure.
+
+    Each kernel is drawn on its own scale, or, with shared_scale, all on one scale with a colour bar (to
+    compare strengths, e.g. random against trained filters).
 
     Inputs:
     - filters: shape (N, kh, kw), e.g. hand-made kernels or a Conv2D layer's weights moved to the front
@@ -254,8 +257,10 @@ def show_filters(filters, titles=None, nrows=None, ncols=None, cell_size=1.3, su
     - nrows, ncols: grid size (completed from the number of kernels when None).
     - cell_size: inches per kernel.
     - suptitle: optional title of the figure.
+    - shared_scale: one colour scale for every kernel, shown by a colour bar.
     """
     filters = np.asarray(filters, dtype=float)
+    shared_bound = np.abs(filters).max() or 1.0
     nrows, ncols = grid_shape(len(filters), nrows, ncols)
     figure = new_figure(figsize=(ncols * cell_size, nrows * cell_size + (0.4 if suptitle else 0)), layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False)
@@ -265,10 +270,12 @@ def show_filters(filters, titles=None, nrows=None, ncols=None, cell_size=1.3, su
         if index >= len(filters):
             ax.set_frame_on(False)
             continue
-        bound = np.abs(filters[index]).max() or 1.0
-        ax.imshow(filters[index], cmap="RdBu_r", vmin=-bound, vmax=bound)
+        bound = shared_bound if shared_scale else np.abs(filters[index]).max() or 1.0
+        image = ax.imshow(filters[index], cmap="RdBu_r", vmin=-bound, vmax=bound)
         if titles is not None and index < len(titles):
             ax.set_title(str(titles[index]), fontsize=8)
+    if shared_scale:
+        figure.colorbar(image, ax=axes, shrink=0.8, label="weight")
     if suptitle:
         figure.suptitle(suptitle)
     return figure
@@ -430,4 +437,84 @@ def plot_parameter_bars(ax, counts, kinds, title=None, total=None):
     ax.legend(fontsize=8, loc="upper left")
     if title:
         ax.set_title(title)
+    return ax.figure
+
+
+BLOCK_COLORS = {"input": "tab:gray", "conv": "tab:blue", "pool": "tab:green", "residual": "tab:purple",
+                "dense": "tab:orange", "norm": "tab:brown"}
+# The four classic networks block by block (repeated layers drawn once, "n x"), for draw_architectures.
+CLASSIC_ARCHITECTURES = {
+    "LeNet-5": [("input", "32x32x1"), ("conv", "5x5, 6"), ("pool", "avg 2x2"), ("conv", "5x5, 16"),
+                ("pool", "avg 2x2"), ("dense", "120"), ("dense", "84"), ("dense", "10")],
+    "AlexNet": [("input", "227x227x3"), ("conv", "11x11/4, 96"), ("pool", "max 3/2"), ("conv", "5x5, 256"),
+                ("pool", "max 3/2"), ("conv", "3x3, 384"), ("conv", "3x3, 384"), ("conv", "3x3, 256"),
+                ("pool", "max 3/2"), ("dense", "4096"), ("dense", "4096"), ("dense", "1000")],
+    "VGG-19": [("input", "224x224x3"), ("conv", "2 x 3x3, 64"), ("pool", "max 2x2"), ("conv", "2 x 3x3, 128"),
+               ("pool", "max 2x2"), ("conv", "4 x 3x3, 256"), ("pool", "max 2x2"), ("conv", "4 x 3x3, 512"),
+               ("pool", "max 2x2"), ("conv", "4 x 3x3, 512"), ("pool", "max 2x2"), ("dense", "2 x 4096"),
+               ("dense", "1000")],
+    "ResNet-34": [("input", "224x224x3"), ("conv", "7x7/2, 64"), ("pool", "max 3/2"), ("residual", "3 x block 64"),
+                  ("residual", "4 x block 128"), ("residual", "6 x block 256"), ("residual", "3 x block 512"),
+                  ("pool", "global avg"), ("dense", "1000")],
+}
+
+
+def draw_architectures(ax, networks=None):
+    """The block diagrams of several networks, one row each, input on the left; returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - networks: {name: [(kind, label), ...]} with kind one of BLOCK_COLORS' keys and label the text in the
+      block, e.g. {"LeNet-5": [("conv", "5x5, 6"), ...]}; default CLASSIC_ARCHITECTURES.
+    """
+    from matplotlib.patches import FancyBboxPatch, Patch
+
+    networks = networks or CLASSIC_ARCHITECTURES
+    used = {kind for blocks in networks.values() for kind, _ in blocks}
+    width = max(len(blocks) for blocks in networks.values())
+    for row, (name, blocks) in enumerate(networks.items()):
+        y = -row
+        ax.text(-0.3, y, name, ha="right", va="center", fontsize=10, fontweight="bold")
+        for column, (kind, label) in enumerate(blocks):
+            ax.add_patch(FancyBboxPatch((column + 0.06, y - 0.3), 0.88, 0.6, boxstyle="round,pad=0.02",
+                                        facecolor=BLOCK_COLORS[kind], alpha=0.3, edgecolor=BLOCK_COLORS[kind]))
+            ax.text(column + 0.5, y, label, ha="center", va="center", fontsize=7)
+            if column:
+                _arrow(ax, (column - 0.06, y), (column + 0.06, y), "black")
+    ax.set_xlim(-2.2, width + 0.2)
+    ax.set_ylim(-len(networks) + 0.4, 0.6)
+    ax.set_axis_off()
+    legend = [Patch(facecolor=c, alpha=0.3, edgecolor=c, label=k) for k, c in BLOCK_COLORS.items() if k in used]
+    ax.legend(handles=legend, loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(legend), fontsize=8)
+    return ax.figure
+
+
+def draw_residual_block(ax, shortcut="identity"):
+    """A residual block, y = ReLU(F(x) + x): conv-BN-ReLU-conv-BN on the main path, the shortcut around it;
+    returns the Figure.
+
+    Inputs:
+    - ax: the matplotlib Axes to draw on.
+    - shortcut: the shortcut's label ('identity', or e.g. '1x1 conv, stride 2' when the shape changes).
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    steps = ["x", "3x3 conv", "BatchNorm", "ReLU", "3x3 conv", "BatchNorm", "+", "ReLU", "y"]
+    for index, step in enumerate(steps):
+        kind = "conv" if "conv" in step else "norm" if step == "BatchNorm" else None
+        if kind:
+            ax.add_patch(FancyBboxPatch((index - 0.4, -0.25), 0.8, 0.5, boxstyle="round,pad=0.02",
+                                        facecolor=BLOCK_COLORS[kind], alpha=0.3, edgecolor=BLOCK_COLORS[kind]))
+        ax.text(index, 0, step, ha="center", va="center", fontsize=14 if step in ("+", "x", "y") else 9)
+        if index:
+            _arrow(ax, (index - 0.6, 0), (index - 0.4, 0), "black")
+    plus = steps.index("+")
+    color = BLOCK_COLORS["residual"]
+    ax.plot([0, 0, plus], [0.2, 0.8, 0.8], color=color, linewidth=2)
+    _arrow(ax, (plus, 0.8), (plus, 0.22), color)
+    ax.text(plus / 2, 0.9, f"shortcut: {shortcut}", ha="center", color=color, fontsize=10)
+    ax.text(plus / 2, -0.55, "F(x): the residual the block learns", ha="center", fontsize=9)
+    ax.set_xlim(-0.6, len(steps) - 0.4)
+    ax.set_ylim(-0.9, 1.5)
+    ax.set_axis_off()
     return ax.figure
