@@ -25,7 +25,7 @@ class BackboneEmbedder:
     """
 
     def __init__(self, backbone: str = DEFAULT_BACKBONE, layer: str | None = DEFAULT_LAYER,
-                 image_size: int = DEFAULT_IMAGE_SIZE, batch_size: int = 32):
+                 image_size: int = DEFAULT_IMAGE_SIZE, batch_size: int = 16):
         self.backbone, self.layer, self.image_size, self.batch_size = backbone, layer, image_size, batch_size
 
     @property
@@ -43,7 +43,7 @@ class BackboneEmbedder:
             return image_features(images, self.backbone, self.image_size, self.batch_size)
         images = np.asarray(images, dtype=np.float32)
         model = _layer_model(self.backbone, self.layer, self.image_size)
-        out = [np.asarray(model(_resized(images[start:start + self.batch_size], self.image_size), training=False))
+        out = [np.asarray(model([_resized(images[start:start + self.batch_size], self.image_size)], training=False))
                .mean(axis=(1, 2)) for start in range(0, len(images), self.batch_size)]
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .similarity import top_k
+from .similarity import cosine_similarity
 
 
 def near_duplicate_recall_at_1(embedder, data=None) -> dict[str, float]:
@@ -16,14 +16,18 @@ def near_duplicate_recall_at_1(embedder, data=None) -> dict[str, float]:
         from dlcourse.datasets import make_near_duplicates
 
         data = make_near_duplicates()
-    embeddings = np.asarray(embedder(data.images), dtype=np.float64)
-    return recall_at_1_by_transform(embeddings, data)
+    return recall_at_1_by_transform(np.asarray(embedder(data.images), dtype=np.float64), data)
 
 
 def recall_at_1_by_transform(embeddings: np.ndarray, data) -> dict[str, float]:
-    """recall@1 per transform and overall, given embeddings (N, D) of all of data's images."""
-    nearest, _ = top_k(embeddings[data.query_idx], embeddings[data.index_idx], 1)
-    found = data.index_idx[nearest[:, 0]] == data.match_idx
+    """recall@1 per transform and overall by cosine similarity, given embeddings (N, D) of all of data's images."""
+    return recall_at_1_from_scores(cosine_similarity(embeddings[data.query_idx], embeddings[data.index_idx]), data)
+
+
+def recall_at_1_from_scores(scores: np.ndarray, data) -> dict[str, float]:
+    """recall@1 per transform and overall from any scores (Q, M) of data's queries against its index (higher is
+    more similar, e.g. minus a Hamming distance); ties go to the lower index row."""
+    found = data.index_idx[np.argmax(scores, axis=1)] == data.match_idx
     transforms = data.transform[data.query_idx]
     result = {str(name): float(found[transforms == name].mean()) for name in np.unique(transforms)}
     result["overall"] = float(found.mean())
