@@ -93,7 +93,7 @@ def queries_per_second(index: faiss.Index, queries: np.ndarray, k: int, batched:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One index at one size and search effort."""
+    """One index at one size and search effort; speeds are medians over repeats, with their (min, max)."""
 
     kind: str
     n: int
@@ -103,20 +103,24 @@ class Measurement:
     qps_batched: float
     qps_single: float
     recall_at_10: float
+    qps_batched_range: tuple[float, float] = (0.0, 0.0)
+    qps_single_range: tuple[float, float] = (0.0, 0.0)
 
 
 def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray, efforts=(1,), k: int = 10,
-            single_queries: int = 200) -> list[Measurement]:
+            single_queries: int = 200, repeats: int = 1) -> list[Measurement]:
     """Build one index over vectors and search it at each effort: speed (batched and one at a time) and recall."""
     index, build_s = build_index(kind, vectors)
     megabytes = index_bytes(index) / 2**20
     rows = []
     for effort in efforts:
         set_search_effort(index, effort)
-        qps, found = queries_per_second(index, queries, k)
-        single, _ = queries_per_second(index, queries[:single_queries], k, batched=False)
-        rows.append(Measurement(kind, len(vectors), effort, build_s, megabytes, qps, single,
-                                recall_against(found, exact)))
+        batched = [queries_per_second(index, queries, k) for _ in range(repeats)]
+        single = [queries_per_second(index, queries[:single_queries], k, batched=False)[0] for _ in range(repeats)]
+        speeds = [speed for speed, _ in batched]
+        rows.append(Measurement(kind, len(vectors), effort, build_s, megabytes, float(np.median(speeds)),
+                                float(np.median(single)), recall_against(batched[0][1], exact),
+                                (min(speeds), max(speeds)), (min(single), max(single))))
     return rows
 
 
