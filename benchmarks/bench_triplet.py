@@ -1,14 +1,15 @@
 """Module 09 in numbers: retrieval with triplet, softmax and raw-pixel embeddings; self-supervised near duplicates.
 
-Run:  .venv/bin/python benchmarks/bench_triplet.py [--seeds 5] [--steps 300] [--skip-variants] [--skip-duplicates]
+Run:  .venv/bin/python benchmarks/bench_triplet.py [--seeds 5] [--steps 300] [--skip-variants] [--skip-retrieval]
+      [--skip-duplicates] [--skip-imagenet]
 
 1. Retrieval on the 5,000-digit MNIST subset: train on digits 0-4 (each seed its own split and initialisation),
    evaluate precision@1 and MAP@R on held-out images of 0-4 (seen) and on images of 5-9 (unseen), for triplet
    nets (random, batch-hard, semi-hard mining), the softmax embedding of a classifier on the same trunk, and raw
    pixels. Variants try to close the unseen-class gap: margin, embedding size, longer training.
-2. Near-duplicate recall@1 on dlcourse.datasets.make_near_duplicates(): the self-supervised triplet (two edits of
-   one photo crop as the positive pair) against raw 16x16 pixels and pHash (imagehash), and module 08's ImageNet
-   embedder through dlcourse.search when that module provides near_duplicate_recall_at_1.
+2. Near-duplicate recall@1 on dlcourse.datasets.make_near_duplicates(), measured with module 08's
+   dlcourse.search.near_duplicate_recall_at_1: the self-supervised triplet (two edits of one photo crop as the
+   positive pair) against raw 16x16 pixels, pHash (imagehash) and module 08's default ImageNet embedder.
 
 Figures are medians with [min, max] over the seeds.
 """
@@ -86,27 +87,26 @@ def phash_embedding(images) -> np.ndarray:
     return np.where(np.array(bits), 1.0, -1.0) / 8.0
 
 
-def near_duplicates(seeds: range, steps: int) -> None:
+def near_duplicates(seeds: range, steps: int, imagenet: bool) -> None:
     from dlcourse import metric_learning as ml
     from dlcourse.datasets import make_near_duplicates
     from dlcourse.environment import import_tensorflow
+    from dlcourse.search import default_embedder, near_duplicate_recall_at_1
 
     tf = import_tensorflow()[0]
     data = make_near_duplicates()
     thumbnails = lambda images: ml.pixel_embedding(tf.image.resize(images, (16, 16), antialias=True).numpy())
-    results = {"raw 16x16 pixels": [ml.near_duplicate_recall(thumbnails, data)],
-               "pHash (imagehash)": [ml.near_duplicate_recall(phash_embedding, data)]}
-    search_recall = module_08_recall()
-    if search_recall is not None:
-        results["module 08 ImageNet embedder"] = [search_recall(None, data)]
+    results = {"raw 16x16 pixels": [near_duplicate_recall_at_1(thumbnails, data)],
+               "pHash (imagehash)": [near_duplicate_recall_at_1(phash_embedding, data)]}
+    if imagenet:
+        results["module 08 default (ImageNet)"] = [near_duplicate_recall_at_1(default_embedder(), data)]
     runs, seconds = [], []
     for seed in seeds:
         crops = ml.photo_crops(2000, size=96, seed=1000 + seed, output_size=48)
         started = time.process_time()
         net, _ = ml.train_self_supervised(crops, dim=64, steps=steps, batch_size=64, image_size=32, seed=seed)
         seconds.append(time.process_time() - started)
-        embedder = ml.image_embedder(net, image_size=32)
-        runs.append(search_recall(embedder, data) if search_recall else ml.near_duplicate_recall(embedder, data))
+        runs.append(near_duplicate_recall_at_1(ml.image_embedder(net, image_size=32), data))
     results[f"self-supervised triplet ({steps} steps)"] = runs
     edits = sorted(set(runs[0]) - {"overall"})
     print(f"{'recall@1':36s}{'overall':>22s}" + "".join(f"{e[:10]:>11s}" for e in edits))
@@ -114,18 +114,6 @@ def near_duplicates(seeds: range, steps: int) -> None:
         print(f"{name:36s}{summary([s['overall'] for s in scores]):>22s}"
               + "".join(f"{np.median([s[e] for s in scores]):11.2f}" for e in edits))
     print(f"self-supervised training: {np.median(seconds):.0f} s CPU per run (median)")
-    if search_recall is None:
-        print("(dlcourse.search has no near_duplicate_recall_at_1 yet: recall computed by "
-              "dlcourse.metric_learning.near_duplicate_recall, the same definition)")
-
-
-def module_08_recall():
-    """dlcourse.search.near_duplicate_recall_at_1 when module 08 provides it, else None."""
-    try:
-        from dlcourse.search import near_duplicate_recall_at_1
-    except ImportError:
-        return None
-    return near_duplicate_recall_at_1
 
 
 def main() -> None:
@@ -135,14 +123,17 @@ def main() -> None:
     parser.add_argument("--self-supervised-steps", type=int, default=300)
     parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--skip-duplicates", action="store_true")
+    parser.add_argument("--skip-retrieval", action="store_true")
+    parser.add_argument("--skip-imagenet", action="store_true", help="leave module 08's ImageNet embedder out")
     args = parser.parse_args()
     seeds = range(args.seeds)
     methods = dict(BASE_METHODS, **({} if args.skip_variants else VARIANTS))
-    print(f"== Retrieval on MNIST digits: train on 0-4, seen = held-out 0-4, unseen = 5-9; {args.seeds} seeds ==")
-    retrieval(seeds, args.steps, methods)
+    if not args.skip_retrieval:
+        print(f"== Retrieval on MNIST digits: train on 0-4, seen = held-out 0-4, unseen = 5-9; {args.seeds} seeds ==")
+        retrieval(seeds, args.steps, methods)
     if not args.skip_duplicates:
         print(f"\n== Near-duplicate recall@1 on make_near_duplicates(); {args.seeds} seeds ==")
-        near_duplicates(seeds, args.self_supervised_steps)
+        near_duplicates(seeds, args.self_supervised_steps, not args.skip_imagenet)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,13 @@ def check_batch_labels(labels) -> np.ndarray:
     return labels.astype(np.int64)
 
 
+def check_batch_input(labels, embeddings, margin) -> None:
+    """The checks of a batch loss: margin > 0, finite embeddings, negatives and at least one positive pair."""
+    check_margin(margin)
+    check_finite(embeddings)
+    check_batch_labels(labels)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Losses (Keras 3 ops).
 # ---------------------------------------------------------------------------------------------------------
@@ -108,6 +115,14 @@ def label_masks(labels):
     return positive, 1.0 - same
 
 
+def distances_and_masks(labels, embeddings):
+    """Euclidean distances (B, B) of embeddings (B, D) and the positive and negative masks of labels, same dtype."""
+    ops = _ops()
+    distances = pairwise_distances(embeddings)
+    positive, negative = (ops.cast(m, distances.dtype) for m in label_masks(labels))
+    return distances, positive, negative
+
+
 def _masked_max(values, mask, axis):
     """Max of values where mask == 1 along axis (mask 0 everywhere gives the minimum of values)."""
     ops = _ops()
@@ -127,17 +142,14 @@ def batch_hard_triplet_loss(labels, embeddings, margin=DEFAULT_MARGIN):
 
     Per anchor: the farthest positive and the nearest negative; mean of the hinge over anchors that have a positive.
     """
-    check_margin(margin)
-    check_finite(embeddings)
-    check_batch_labels(labels)
+    check_batch_input(labels, embeddings, margin)
     return batch_hard_core(labels, embeddings, margin)
 
 
 def batch_hard_core(labels, embeddings, margin):
     """batch_hard_triplet_loss without input checks (usable inside tf.function)."""
     ops = _ops()
-    distances = pairwise_distances(embeddings)
-    positive, negative = (ops.cast(m, distances.dtype) for m in label_masks(labels))
+    distances, positive, negative = distances_and_masks(labels, embeddings)
     hardest_positive = _masked_max(distances, positive, axis=1)[:, 0]
     hardest_negative = _masked_min(distances, negative, axis=1)[:, 0]
     has_positive = ops.cast(ops.sum(positive, axis=1) > 0, distances.dtype)
@@ -151,17 +163,14 @@ def batch_semi_hard_triplet_loss(labels, embeddings, margin=DEFAULT_MARGIN):
     Per positive pair (a, p): the nearest negative farther than p, or the farthest negative if none is; mean of
     the hinge over all positive pairs. Euclidean distances.
     """
-    check_margin(margin)
-    check_finite(embeddings)
-    check_batch_labels(labels)
+    check_batch_input(labels, embeddings, margin)
     return semi_hard_core(labels, embeddings, margin)
 
 
 def semi_hard_core(labels, embeddings, margin):
     """batch_semi_hard_triplet_loss without input checks (usable inside tf.function)."""
     ops = _ops()
-    distances = pairwise_distances(embeddings)
-    positive, negative = (ops.cast(m, distances.dtype) for m in label_masks(labels))
+    distances, positive, negative = distances_and_masks(labels, embeddings)
     d_ap = distances[:, :, None]  # (anchor, positive, 1)
     d_an = distances[:, None, :]  # (anchor, 1, negative)
     negatives = negative[:, None, :]
@@ -511,7 +520,11 @@ def train_self_supervised(crops, dim=64, steps=300, batch_size=64, margin=DEFAUL
 
 
 def image_embedder(model, image_size=SELF_SUPERVISED_SIZE, batch_size=256) -> Callable[[np.ndarray], np.ndarray]:
-    """The callable module 08's search tools take: images [0, 1] (N, H, W, 3) -> (N, D) float32 embeddings."""
+    """The callable module 08's search tools take: images [0, 1] (N, H, W, 3) -> (N, D) float32 embeddings.
+
+    Its ``image_size`` and ``name`` attributes tell dlcourse.search's folder tool what size to read photos at and
+    what to record in an index.
+    """
 
     def embedder(images: np.ndarray) -> np.ndarray:
         import tensorflow as tf
@@ -522,23 +535,9 @@ def image_embedder(model, image_size=SELF_SUPERVISED_SIZE, batch_size=256) -> Ca
         resized = tf.image.resize(images, (image_size, image_size), antialias=True).numpy()
         return embed(model, resized, batch_size)
 
+    embedder.image_size = image_size
+    embedder.name = f"dlcourse.metric_learning self-supervised triplet ({model.name}, {image_size}px)"
     return embedder
-
-
-def near_duplicate_recall(embedder, data=None) -> dict[str, float]:
-    """Recall@1 of near-duplicate search: each copy's nearest image of the index (originals and distractors) is its
-    original. Returns {'overall': ..., transform: ...}. data: a NearDuplicateSet (default make_near_duplicates())."""
-    from dlcourse.datasets import make_near_duplicates
-
-    data = make_near_duplicates() if data is None else data
-    embeddings = np.asarray(embedder(data.images), np.float64)
-    queries, index = embeddings[data.query_idx], embeddings[data.index_idx]
-    nearest = data.index_idx[np.argmax(queries @ index.T, axis=1)]
-    hits = nearest == data.match_idx
-    transforms = data.transform[data.query_idx]
-    scores = {"overall": float(hits.mean())}
-    scores.update({name: float(hits[transforms == name].mean()) for name in np.unique(transforms)})
-    return scores
 
 
 # ---------------------------------------------------------------------------------------------------------

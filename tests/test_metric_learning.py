@@ -1,5 +1,5 @@
 """dlcourse.metric_learning: the losses against plain loops, bad input, mining batches, training (the collapse and
-its cure), retrieval metrics on a hand-computed case, the self-supervised embedder and near-duplicate recall."""
+its cure), retrieval metrics on a hand-computed case, the self-supervised embedder in module 08's tools."""
 from __future__ import annotations
 
 import numpy as np
@@ -148,19 +148,15 @@ def test_augment_gives_seeded_views_in_range():
     assert not np.allclose(first, other)
 
 
-def test_near_duplicate_recall_of_an_oracle_and_of_a_constant():
-    data = make_near_duplicates(n_originals=6, copies_per_original=2, n_distractors=4, size=32)
-    oracle = np.eye(len(data))
-    oracle[data.query_idx] = oracle[data.match_idx]
-    rows = {image.tobytes(): row for image, row in zip(data.images, oracle)}
-    perfect = ml.near_duplicate_recall(lambda images: np.array([rows[i.tobytes()] for i in images]), data)
-    assert perfect["overall"] == 1.0 and set(perfect) >= {"overall", *data.transform[data.query_idx]}
-    constant = ml.near_duplicate_recall(lambda images: np.ones((len(images), 2)), data)
-    assert constant["overall"] < 0.5
+def test_self_supervised_embedder_feeds_module_08s_near_duplicate_recall():
+    from dlcourse.search import near_duplicate_recall_at_1
+    from dlcourse.search.embedders import embedder_image_size
 
-
-def test_self_supervised_training_runs_and_gives_an_embedder():
     net, log = ml.train_self_supervised(ml.photo_crops(40, seed=0, output_size=48), dim=16, steps=3,
                                         batch_size=8, image_size=24)
     assert len(log.loss) == 2 and np.all(np.isfinite(log.loss))
-    assert ml.image_embedder(net, image_size=24)(np.zeros((2, 30, 30, 3), np.float32)).shape == (2, 16)
+    embedder = ml.image_embedder(net, image_size=24)
+    data = make_near_duplicates(n_originals=6, copies_per_original=2, n_distractors=4, size=32)
+    recall = near_duplicate_recall_at_1(embedder, data)
+    assert 0 <= recall["overall"] <= 1 and set(recall) == {"overall", *data.transform[data.query_idx]}
+    assert embedder_image_size(embedder) == 24

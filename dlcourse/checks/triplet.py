@@ -495,15 +495,16 @@ SUM_HINT = "that is the sum; the loss is the mean over the anchors that have a p
 SQUARED_HINT = "those are squared distances; these losses use Euclidean ones, pairwise_distances(embeddings)."
 MARGIN_SIGN_HINT = "the margin sign is flipped: the hinge is max(d(a,p) - d(a,n) + margin, 0)."
 
-BATCH_HARD = Exercise(
-    name="batch_hard_triplet_loss",
-    cases=lambda which: _batch_cases(which, 2),
-    reference=_reference_or_raise(_batch_outcome(_batch_hard_variant())),
-    compare=_judging_bad_input(compare_value_and_gradient()),
-    call=_guarded(_batch_call("batch_hard_triplet_loss"), "batch_hard_triplet_loss"),
-    from_scratch=False,
-    tolerance=LOSS_TOLERANCE,
-    mistakes=[
+def _batch_exercise(name: str, salt: int, variant: Callable, mistakes: list[Mistake]) -> Exercise:
+    """A batch loss exercise: value and gradient against the right variant, then the bad-input cases."""
+    return Exercise(name=name, cases=lambda which: _batch_cases(which, salt),
+                    reference=_reference_or_raise(_batch_outcome(variant())),
+                    compare=_judging_bad_input(compare_value_and_gradient()), call=_guarded(_batch_call(name), name),
+                    from_scratch=False, tolerance=LOSS_TOLERANCE, mistakes=mistakes)
+
+
+BATCH_HARD = _batch_exercise(
+    "batch_hard_triplet_loss", 2, _batch_hard_variant, [
         Mistake("the hardest positive was taken as the nearest one: batch-hard takes the farthest positive "
                 "(max over the positive mask) and the nearest negative.",
                 _batch_outcome(_batch_hard_variant(positive="nearest"))),
@@ -516,8 +517,7 @@ BATCH_HARD = Exercise(
         Mistake(MARGIN_SIGN_HINT, _batch_outcome(_batch_hard_variant(sign=-1.0))),
         Mistake(SUM_HINT, _batch_outcome(_batch_hard_variant(reduce="sum"))),
         Mistake(SQUARED_HINT, _batch_outcome(_batch_hard_variant(squared=True))),
-    ],
-)
+    ])
 
 
 def _semi_hard_variant(fallback="farthest", choose="semi_hard", self_positive=False, sign=1.0, reduce="pairs",
@@ -544,15 +544,8 @@ def _semi_hard_variant(fallback="farthest", choose="semi_hard", self_positive=Fa
     return loss
 
 
-SEMI_HARD = Exercise(
-    name="batch_semi_hard_triplet_loss",
-    cases=lambda which: _batch_cases(which, 3),
-    reference=_reference_or_raise(_batch_outcome(_semi_hard_variant())),
-    compare=_judging_bad_input(compare_value_and_gradient()),
-    call=_guarded(_batch_call("batch_semi_hard_triplet_loss"), "batch_semi_hard_triplet_loss"),
-    from_scratch=False,
-    tolerance=LOSS_TOLERANCE,
-    mistakes=[
+SEMI_HARD = _batch_exercise(
+    "batch_semi_hard_triplet_loss", 3, _semi_hard_variant, [
         Mistake("that is the hardest negative (the nearest one, as in batch-hard); semi-hard takes the nearest "
                 "negative that is farther than the positive, d(a,n) > d(a,p).",
                 _batch_outcome(_semi_hard_variant(choose="nearest"))),
@@ -566,8 +559,7 @@ SEMI_HARD = Exercise(
                 _batch_outcome(_semi_hard_variant(reduce="sum"))),
         Mistake(MARGIN_SIGN_HINT, _batch_outcome(_semi_hard_variant(sign=-1.0))),
         Mistake(SQUARED_HINT, _batch_outcome(_semi_hard_variant(squared=True))),
-    ],
-)
+    ])
 
 
 # ---------------------------------------------------------------------------------------------------------
