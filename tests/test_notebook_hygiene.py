@@ -96,3 +96,15 @@ def test_setup_cell_comes_first_and_is_locked(path):
     first = next(cell for cell in read_notebook(path).cells if cell.cell_type == "code")
     role = first.metadata.get("nbgrader", {})
     assert role.get("locked") and not role.get("grade") and not role.get("solution"), role
+
+
+FIT_CALL = re.compile(r"\b(?:fit_classifier|\.fit)\((?:[^()]|\([^()]*\))*\)", re.S)
+
+
+@pytest.mark.parametrize("path", sorted(paths.course_dir().glob("0[0-5]_*.ipynb")), ids=short)
+def test_lectures_print_no_progress_bars(path):
+    """Training in a lecture prints its own one-line summary, not a Keras progress bar per epoch."""
+    for cell in read_notebook(path).cells:
+        if cell.cell_type == "code":
+            for call in FIT_CALL.findall(cell.source):
+                assert "verbose=0" in call, f"{short(path)}: {call[:80]} prints Keras progress (pass verbose=0)"
