@@ -48,6 +48,11 @@ install_browser() {
     apt_install "the browser test of module 07 is skipped without them" chromium chromium-driver
 }
 
+as_root_flag() {
+    # Jupyter refuses to run as root (containers) unless told.
+    [ "$(id -u)" = 0 ] && echo --allow-root || true
+}
+
 setup() {
     local python
     if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
@@ -73,11 +78,11 @@ setup() {
 
 case "${1:-}" in
     setup) setup ;;
-    lab)   setup; PATH="$PWD/$VENV/bin:$PATH" exec "$VENV/bin/jupyter" lab "${@:2}" ;;
+    lab)   setup; PATH="$PWD/$VENV/bin:$PATH" exec "$VENV/bin/jupyter" lab $(as_root_flag) "${@:2}" ;;
     formgrader)
            setup; cd grading
            JUPYTER_CONFIG_PATH="$("../$VENV/bin/python" -c 'from dlcourse.workspace import instructor_config_dir as d; print(d())')" \
-           PATH="$PWD/../$VENV/bin:$PATH" exec "../$VENV/bin/jupyter" lab --ServerApp.default_url=/formgrader "${@:2}" ;;
+           PATH="$PWD/../$VENV/bin:$PATH" exec "../$VENV/bin/jupyter" lab --ServerApp.default_url=/formgrader $(as_root_flag) "${@:2}" ;;
     demo)  setup; "$VENV/bin/dlcourse" demo ;;
     test)  setup; "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "${@:2}" ;;
     bench) setup; for bench in notebooks data architectures grading; do "$VENV/bin/python" "benchmarks/bench_$bench.py"; done ;;
