@@ -288,7 +288,7 @@ def batchnorm_drift(backbone, cached_train, y_train, cached_test, y_test, seeds=
         scores = {"accuracy": [], "mean_shift": [], "var_shift": []}
         for seed in seeds:
             model = fine_tune_top(backbone, cached_train, y_train, seed, batchnorm_trainable=trainable,
-                                  tune_steps=150)
+                                  tune_steps=100)
             mean, var = model.get_layer("top_bn").get_weights()[2:]
             scores["accuracy"].append(accuracy_of(model, cached_test, y_test))
             scores["mean_shift"].append(float(np.abs(mean - imagenet_mean).mean()) / spread)
