@@ -279,17 +279,18 @@ UNFREEZE_TOP = Exercise(
 # ---------------------------------------------------------------------------------------------------------
 
 COMPILE_FACTS = ("recompiled", "learning_rate", "loss")
+# The compiled loss is judged by its value on these integer labels and probabilities.
+LOSS_LABELS = np.array([0, 1, 2, 1])
+LOSS_PROBS = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]], dtype=np.float32)
 
 
 def _loss_value(model) -> float:
     """The model's compiled loss on fixed labels and probabilities (mean); NaN when it cannot be evaluated."""
     keras = _keras()
-    labels = np.array([0, 1, 2, 1])
-    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]], dtype=np.float32)
     loss = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
     if loss is None:
         return float("nan")
-    return float(np.mean(keras.ops.convert_to_numpy(loss(labels, probs))))
+    return float(np.mean(keras.ops.convert_to_numpy(loss(LOSS_LABELS, LOSS_PROBS))))
 
 
 def _call_compile(fns: dict, case: Case) -> np.ndarray:
@@ -303,9 +304,8 @@ def _call_compile(fns: dict, case: Case) -> np.ndarray:
 
 def _expected_compile(case: Case) -> np.ndarray:
     keras = _keras()
-    labels, probs = np.array([0, 1, 2, 1]), np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6],
-                                                      [0.5, 0.4, 0.1]], dtype=np.float32)
-    loss = float(np.mean(keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(labels, probs))))
+    loss = float(np.mean(keras.ops.convert_to_numpy(
+        keras.losses.sparse_categorical_crossentropy(LOSS_LABELS, LOSS_PROBS))))
     return np.array([1.0, case.args[2] / FINE_TUNE_DIVISOR, loss])
 
 

@@ -174,22 +174,22 @@ def wrong_compile_for_fine_tuning__not_recompiled(model, base_learning_rate):
     model.optimizer.learning_rate.assign(base_learning_rate / 10)
 
 
-def wrong_compile_for_fine_tuning__rate_not_lowered(model, base_learning_rate):
+def _adam(model, rate, from_logits=False):
     keras = _keras()
-    model.compile(optimizer=keras.optimizers.Adam(base_learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(rate), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits))
+
+
+def wrong_compile_for_fine_tuning__rate_not_lowered(model, base_learning_rate):
+    _adam(model, base_learning_rate)
 
 
 def wrong_compile_for_fine_tuning__rate_divided_by_100(model, base_learning_rate):
-    keras = _keras()
-    model.compile(optimizer=keras.optimizers.Adam(base_learning_rate / 100), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    _adam(model, base_learning_rate / 100)
 
 
 def wrong_compile_for_fine_tuning__from_logits(model, base_learning_rate):
-    keras = _keras()
-    model.compile(optimizer=keras.optimizers.Adam(base_learning_rate / 10),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    _adam(model, base_learning_rate / 10, from_logits=True)
 
 
 def right_compile_for_fine_tuning__loss_object_rmsprop(model, base_learning_rate):
