@@ -86,6 +86,7 @@ class Harvests(Conversation):
     serving: str | None = None
     expected: list = field(default_factory=list)  # (which, case) still to come, in order
     sent: int = 0
+    answered: set = field(default_factory=set)  # grade ids whose request got its one reply
 
     def receive(self, frame: channel.Frame, cell: int | None) -> bytes | None:
         target = self.targets.get(frame.arg) if frame.kind in ("record", "harvest") else None
@@ -93,8 +94,11 @@ class Harvests(Conversation):
             return None  # only the test cell that is running may ask for its own cases
         if frame.kind == "record" and target is not None and frame.arg not in self.records:
             self.records[frame.arg] = self._record(frame.payload)
-        elif frame.kind == "harvest" and target is not None and frame.arg in self.records and \
-                "cases" not in self.records[frame.arg] and "error" not in self.records[frame.arg]:
+        elif frame.kind == "harvest" and target is not None and frame.arg not in self.answered:
+            self.answered.add(frame.arg)
+            record = self.records.get(frame.arg)
+            if record is None or "error" in record:  # nothing to judge: no cases, and the run goes on
+                return self._frame([])
             return self._serve(frame.arg)
         elif frame.kind in ("value", "error") and self.serving and frame.arg == str(self.sent - len(self.expected)):
             self._take(frame)
@@ -119,7 +123,11 @@ class Harvests(Conversation):
         self.records[grade_id]["cases"] = {which: [] for which in self.which}
         self.expected = [(which, case) for which in self.which for case in exercise.cases(which)]
         self.sent = len(self.expected)
-        payload = channel.encode_cases([case for _, case in self.expected])
+        return self._frame([case for _, case in self.expected])
+
+    @staticmethod
+    def _frame(cases: list) -> bytes:
+        payload = channel.encode_cases(cases)
         return f"@cases - {len(payload)}\n".encode() + payload
 
     def _take(self, frame: channel.Frame) -> None:

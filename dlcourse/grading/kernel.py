@@ -45,6 +45,7 @@ from . import channel, plain
 MAX_RICH_OUTPUTS = 50
 MAX_RICH_CHARS = 4 * 2**20
 MAX_NOTEBOOK_RICH_CHARS = 24 * 2**20  # every cell's display outputs together
+RECURSION_LIMIT = 5000
 TIMED_OUT = 3  # exit code of a case's process stopped by its CPU-time limit
 CELL_NAME = re.compile(r"<ipython-input-(\d+)-")
 
@@ -184,6 +185,9 @@ def new_shell() -> GradingShell:
     config.InteractiveShell.colors = "nocolor"
     shell = GradingShell.instance(config=config)
     shell.owner_pid = os.getpid()
+    # IPython's own traversal of a cell's syntax tree runs in Python: a sum of 1,500 terms needs more than
+    # the default 1000 levels (Python-to-Python calls use no C stack since 3.11, so this is safe).
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]  # no module comes from the submission
     return shell
 

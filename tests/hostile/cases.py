@@ -273,7 +273,7 @@ def no_files(kit: Kit) -> dict[str, bytes]:
     return {}
 
 
-FORMULA_NAME = "=HYPERLINK(\"http://evil.example\",\"click\").ipynb"
+FORMULA_NAME = "=2+5+cmd|' calc'!A0.ipynb"  # no slash: a file name, not a path
 ANSI_NAME = "\x1b[2J\x1b[31mred.ipynb"
 
 
@@ -309,7 +309,7 @@ CASES = (
          with_cell("test_neuron_forward", "while True:\n    pass"), 9),
     Case("h-unstoppable-loop", "an infinite loop that swallows the interruption",
          with_cell("test_logistic_gradients", UNSTOPPABLE), 5,
-         ("ran past the cell time limit", "test_train_logistic_regression, test_perceptron_train 0/4: not run")),
+         ("ran past the cell CPU-time limit", "test_train_logistic_regression, test_perceptron_train 0/4: not run")),
     Case("h-memory-bomb", "a cell allocating without end",
          with_cell("test_sigmoid", "def bomb():\n    hog = []\n    while True:\n        hog.append(np.empty(2**25))\n"
                    "bomb()"), 9),
@@ -380,7 +380,7 @@ CASES = (
          ("test_sigmoid 0/1: sigmoid raised AttributeError on the check",)),
     Case("h-writers-patched", "json.dumps and np.savez patched through aliases, answers blank",
          with_cell("setup", WRITERS_PATCHED, solved=()), 0,
-         ("test_sigmoid 0/1: sigmoid raised",)),
+         ("test_sigmoid 0/1: the test's record from the run is malformed",)),
     Case("h-forged-frames", "result frames and a done line written to every descriptor, answers blank",
          with_cell("test_sigmoid", FORGED_FRAMES, solved=()), 0,
          ("test_sigmoid 0/1: sigmoid is not implemented yet",)),
