@@ -197,15 +197,26 @@ def _pick_positions_among_free(case: Case) -> np.ndarray:
     return np.argsort(-scores[free], kind="stable")[:case.args[1]]
 
 
-def compare_indices(expected, got) -> str | None:
-    """Row indices must agree exactly, in order."""
-    if isinstance(got, tuple) or np.ndim(got) != 1:
-        return f"expected a 1-D array of row indices, got shape {np.shape(got)}"
-    if got.shape != np.shape(expected):
-        return f"{len(got)} rows returned where {len(expected)} are expected"
-    if not np.array_equal(got, expected):
-        return "other rows, or the same rows in another order"
-    return None
+def index_comparison(ordered: bool, shape_note: str = ""):
+    """A comparison of row-index arrays: exactly equal (ordered) or the same set of rows (not ordered)."""
+
+    def compare(expected, got) -> str | None:
+        if isinstance(got, tuple) or np.ndim(got) != 1:
+            return f"expected a 1-D array of row indices, got shape {np.shape(got)}{shape_note}"
+        if got.shape != np.shape(expected):
+            return f"{len(got)} rows returned where {len(expected)} are expected"
+        if ordered and not np.array_equal(got, expected):
+            return "other rows, or the same rows in another order"
+        if not ordered and not np.array_equal(np.sort(got), np.sort(expected)):
+            return "other rows (the order does not matter)"
+        return None
+
+    return compare
+
+
+compare_indices = index_comparison(ordered=True)
+compare_index_sets = index_comparison(ordered=False, shape_note=" (return the rows nearest the centroids, not the "
+                                                                "centroids)")
 
 
 REVIEW = Exercise(
@@ -266,18 +277,6 @@ def _farthest_members(case: Case) -> np.ndarray:
 def _first_members(case: Case) -> np.ndarray:
     _, clusters = _centroid_distances(case)
     return np.array([np.flatnonzero(clusters == c)[0] for c in range(case.args[1])])
-
-
-def compare_index_sets(expected, got) -> str | None:
-    """The same set of row indices, in any order."""
-    if isinstance(got, tuple) or np.ndim(got) != 1:
-        return (f"expected a 1-D array of k row indices, got shape {np.shape(got)} (return the rows nearest the "
-                "centroids, not the centroids)")
-    if got.shape != np.shape(expected):
-        return f"{len(got)} rows returned where {len(expected)} are expected"
-    if not np.array_equal(np.sort(got), np.sort(expected)):
-        return "other rows (the order does not matter)"
-    return None
 
 
 TYPICAL = Exercise(
