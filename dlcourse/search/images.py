@@ -1,7 +1,6 @@
 """Image files for the search tool: finding them in a folder, reading them, hashing them, thumbnails."""
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -50,15 +49,6 @@ def read_image(path: Path, size: int) -> np.ndarray:
     """A file as (size, size, 3) float32 in [0, 1]: upright, RGB, resized (bicubic) to a square."""
     image = open_upright(path).resize((size, size), Image.Resampling.BICUBIC)
     return np.asarray(image, dtype=np.float32) / 255.0
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def thumbnail_jpeg(path: Path, side: int = 160) -> bytes | None:

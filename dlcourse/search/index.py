@@ -20,7 +20,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .embedders import default_embedder, embedder_image_size, embedder_name
-from .images import ImageReadError, file_sha256, find_images, read_image
+from ..models.backbones import sha256_of
+from .images import ImageReadError, find_images, read_image
 from .similarity import groups_from_pairs, l2_normalize
 
 FORMAT = "dlcourse-search-index"
@@ -216,7 +217,7 @@ def _plan_update(index: SearchIndex, folder: Path, files: list[Path], report: Up
         if old and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             keep.append(row)
             continue
-        digest = file_sha256(folder / relative)
+        digest = sha256_of(folder / relative)
         if old and old.sha256 == digest:
             keep.append(row)
             index.entries[row] = Entry(old.path, stat.st_size, stat.st_mtime_ns, digest)
