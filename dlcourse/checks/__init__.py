@@ -16,7 +16,10 @@ CHECKS_BY_MODULE = {
     "03_convolution": "convolution",
     "04_pooling": "pooling",
     "05_architectures": "architectures",
+    "06_transfer_learning": "transfer",
+    "07_image_quality": "image_quality",
     "08_visual_search": "visual_search",
+    "09_triplet_loss": "triplet",
 }
 
 
