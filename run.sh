@@ -5,7 +5,7 @@
 #   bash run.sh formgrader  start JupyterLab from grading/ with nbgrader's instructor tools, at the Formgrader page
 #   bash run.sh demo        set up, grade the bundled example class in grading/demo/ (exercises/ is never touched)
 #   bash run.sh test        set up, run the whole test suite
-#   bash run.sh bench       set up, run the benchmarks (notebook times and memory, data generation)
+#   bash run.sh bench       set up, run the benchmarks (notebook times and memory, data, architectures, grading, modules 06-09)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -85,6 +85,6 @@ case "${1:-}" in
            PATH="$PWD/../$VENV/bin:$PATH" exec "../$VENV/bin/jupyter" lab --ServerApp.default_url=/formgrader $(as_root_flag) "${@:2}" ;;
     demo)  setup; "$VENV/bin/dlcourse" demo ;;
     test)  setup; "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "${@:2}" ;;
-    bench) setup; for bench in notebooks data architectures grading; do "$VENV/bin/python" "benchmarks/bench_$bench.py"; done ;;
+    bench) setup; for bench in notebooks data architectures grading transfer active_learning search triplet; do "$VENV/bin/python" "benchmarks/bench_$bench.py"; done ;;
     *) sed -n '2,8p' "$0" | sed 's/^# //'; exit 2 ;;
 esac
