@@ -135,19 +135,26 @@ def probe_accuracy(train_features, y_train, test_features, y_test, strength=0.1)
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from threadpoolctl import threadpool_limits
+
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=strength, max_iter=PROBE_ITERATIONS))
-    with warnings.catch_warnings():
+    # one BLAS thread: a problem this small is 20x slower when OpenBLAS threads compete with TensorFlow's
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)  # a capped probe is still a probe; the cap is stated
         return float(probe.fit(train_features, y_train).score(test_features, y_test))
 
 
 def small_cnn(input_shape, num_classes):
-    """The from-scratch baseline: 3 conv blocks (16, 32, 64 filters, BN, ReLU, max pooling), GAP, softmax."""
+    """The from-scratch baseline: 3 conv blocks (16, 32, 64 filters, BN, ReLU, max pooling), GAP, softmax.
+
+    BN momentum 0.9 (Keras' default is 0.99): with the default, a hundred steps leave the moving statistics
+    mostly at their initial values and the trained network predicts one class at test time.
+    """
     keras = _keras()
     layers = keras.layers
     stack = [keras.Input(shape=input_shape)]
     for filters in (16, 32, 64):
-        stack += [layers.Conv2D(filters, 3, padding="same", use_bias=False), layers.BatchNormalization(),
+        stack += [layers.Conv2D(filters, 3, padding="same", use_bias=False), layers.BatchNormalization(momentum=0.9),
                   layers.ReLU(), layers.MaxPooling2D(2)]
     stack += [layers.GlobalAveragePooling2D(), layers.Dense(num_classes, activation="softmax")]
     return keras.Sequential(stack, name="scratch_cnn")
@@ -175,6 +182,27 @@ def top_inputs(backbone, images, batch_size=128) -> np.ndarray:
     lower = keras.Model(backbone.input, backbone.get_layer(TOP_INPUT_LAYER).output)
     return np.concatenate([keras.ops.convert_to_numpy(lower(images[i:i + batch_size], training=False))
                            for i in range(0, len(images), batch_size)])
+
+
+MID_LEVEL_LAYERS = ("block4_add", "block6_add", "block7_add", "block9_add", "block10_add")  # strides 8 and 16
+
+
+def pooled_layer_features(backbone, images, layer_names=MID_LEVEL_LAYERS, batch_size=128) -> np.ndarray:
+    """The named layers' outputs for images (N, H, W, 3), each global-average pooled, side by side: (N, sum C)."""
+    keras = _keras()
+    probe = keras.Model(backbone.input, [backbone.get_layer(name).output for name in layer_names])
+    batches = []
+    for start in range(0, len(images), batch_size):
+        outputs = probe(images[start:start + batch_size], training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        batches.append(np.concatenate([keras.ops.convert_to_numpy(keras.ops.mean(out, axis=(1, 2)))
+                                       for out in outputs], axis=1))
+    return np.concatenate(batches).astype(np.float32)
+
+
+def task_features(backbone, task, layer_names=MID_LEVEL_LAYERS) -> dict:
+    """pooled_layer_features of a task's x_train and x_test: {'train': (N, D), 'test': (M, D)}."""
+    return {part: pooled_layer_features(backbone, task[f"x_{part}"], layer_names) for part in ("train", "test")}
 
 
 def frozen_top_features(backbone, cached) -> np.ndarray:
@@ -226,32 +254,33 @@ def accuracy_of(model, x, y) -> float:
 
 
 def budget_table(task, imagenet, random=None, scratch_size=32, budgets=LABEL_BUDGETS, seeds=(0, 1), backbone=None,
-                 scratch_steps=150):
-    """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}.
+                 scratch_steps=150, scratch_budgets=None, fine_tune_budgets=None, more_features=None):
+    """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}, NaN where not run.
 
     task: dict with x_train, y_train, x_test, y_test (images in [0, 1]); imagenet / random: pooled features of
     the train and test images ({'train': (N, D), 'test': (M, D)}) from the pretrained and (optional) the random
-    backbone; backbone plus task['top_train'] / task['top_test'] (top_inputs) add the fine-tuned method.
+    backbone; more_features: {method: features} probed the same way; backbone plus task['top_train'] /
+    task['top_test'] (top_inputs) add the fine-tuned method. The probes run at every budget; the scratch CNN
+    and fine-tuning (seconds each) only at scratch_budgets / fine_tune_budgets (None: every budget).
     """
     from skimage.transform import resize
 
     small = {part: np.stack([resize(image, (scratch_size, scratch_size), anti_aliasing=True)
                              for image in task[f"x_{part}"]]).astype(np.float32) for part in ("train", "test")}
-    methods = (["ImageNet features"] + (["random features"] if random is not None else []) + ["scratch CNN"]
-               + (["fine-tuned top"] if backbone is not None else []))
-    table = {method: np.zeros((len(budgets), len(seeds))) for method in methods}
+    probed = {"ImageNet features": imagenet, **({"random features": random} if random is not None else {}),
+              **(more_features or {})}
+    methods = list(probed) + ["scratch CNN"] + (["fine-tuned top"] if backbone is not None else [])
+    table = {method: np.full((len(budgets), len(seeds)), np.nan) for method in methods}
     y_train, y_test = task["y_train"], task["y_test"]
     for i, budget in enumerate(budgets):
         for j, seed in enumerate(seeds):
             pick = per_class_subset(y_train, budget, seed)
-            table["ImageNet features"][i, j] = probe_accuracy(imagenet["train"][pick], y_train[pick],
-                                                              imagenet["test"], y_test)
-            if random is not None:
-                table["random features"][i, j] = probe_accuracy(random["train"][pick], y_train[pick],
-                                                                random["test"], y_test)
-            table["scratch CNN"][i, j] = scratch_accuracy(small["train"][pick], y_train[pick], small["test"],
-                                                          y_test, seed, scratch_steps)
-            if backbone is not None:
+            for method, features in probed.items():
+                table[method][i, j] = probe_accuracy(features["train"][pick], y_train[pick], features["test"], y_test)
+            if scratch_budgets is None or budget in scratch_budgets:
+                table["scratch CNN"][i, j] = scratch_accuracy(small["train"][pick], y_train[pick], small["test"],
+                                                              y_test, seed, scratch_steps)
+            if backbone is not None and (fine_tune_budgets is None or budget in fine_tune_budgets):
                 model = fine_tune_top(backbone, task["top_train"][pick], y_train[pick], seed)
                 table["fine-tuned top"][i, j] = accuracy_of(model, task["top_test"], y_test)
     return table
@@ -264,8 +293,14 @@ def plot_budget_tables(tables, budgets=LABEL_BUDGETS, chance=None):
     fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 3.6), squeeze=False)
     for ax, (task, table) in zip(axes[0], tables.items()):
         for method, scores in table.items():
-            line, = ax.plot(budgets, np.median(scores, axis=1), "o-", label=method)
-            ax.fill_between(budgets, scores.min(axis=1), scores.max(axis=1), color=line.get_color(), alpha=0.2)
+            run = ~np.isnan(scores).all(axis=1)
+            at, scores = np.asarray(budgets)[run], scores[run]
+            median, low, high = np.median(scores, axis=1), scores.min(axis=1), scores.max(axis=1)
+            if run.sum() > 1:
+                line, = ax.plot(at, median, "o-", label=method)
+                ax.fill_between(at, low, high, color=line.get_color(), alpha=0.2)
+            else:  # a method run at one budget only: its median and seed range as an error bar
+                ax.errorbar(at, median, yerr=[median - low, high - median], fmt="s", capsize=4, label=method)
         if chance and task in chance:
             ax.axhline(chance[task], color="grey", linestyle=":", label="chance")
         ax.set(xscale="log", xticks=budgets, xticklabels=[str(b) for b in budgets], xlabel="labels per class",
@@ -273,6 +308,17 @@ def plot_budget_tables(tables, budgets=LABEL_BUDGETS, chance=None):
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def format_budget_table(table, budgets=LABEL_BUDGETS) -> str:
+    """One line per method: median test accuracy [min-max over seeds] at each budget, '-' where not run."""
+    def cell(scores):
+        if np.isnan(scores).all():
+            return f"{'-':>17s}"
+        return f"{np.median(scores):.2f} [{scores.min():.2f}-{scores.max():.2f}]".rjust(17)
+    header = f"{'labels per class':20s}" + "".join(f"{b:>17d}" for b in budgets)
+    return "\n".join([header] + [f"{method:20s}" + "".join(cell(row) for row in scores)
+                                  for method, scores in table.items()])
 
 
 def batchnorm_drift(backbone, cached_train, y_train, cached_test, y_test, seeds=(0, 1, 2)):
