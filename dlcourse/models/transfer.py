@@ -255,7 +255,8 @@ def accuracy_of(model, x, y) -> float:
 
 def budget_table(task, imagenet, random=None, scratch_size=32, budgets=LABEL_BUDGETS, seeds=(0, 1), backbone=None,
                  scratch_steps=150, scratch_budgets=None, fine_tune_budgets=None, more_features=None):
-    """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}, NaN where not run.
+    """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}, NaN where not run
+    (a method run at no budget is left out).
 
     task: dict with x_train, y_train, x_test, y_test (images in [0, 1]); imagenet / random: pooled features of
     the train and test images ({'train': (N, D), 'test': (M, D)}) from the pretrained and (optional) the random
@@ -283,7 +284,7 @@ def budget_table(task, imagenet, random=None, scratch_size=32, budgets=LABEL_BUD
             if backbone is not None and (fine_tune_budgets is None or budget in fine_tune_budgets):
                 model = fine_tune_top(backbone, task["top_train"][pick], y_train[pick], seed)
                 table["fine-tuned top"][i, j] = accuracy_of(model, task["top_test"], y_test)
-    return table
+    return {method: scores for method, scores in table.items() if not np.isnan(scores).all()}
 
 
 def plot_budget_tables(tables, budgets=LABEL_BUDGETS, chance=None):
