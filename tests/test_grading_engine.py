@@ -173,7 +173,7 @@ def test_reports_table_csv_and_class_summary(graded, tmp_path):
 
 def test_resume_regrades_only_what_changed_and_the_chosen_student(graded, tmp_path):
     shutil.copytree(graded.course.state.parent, tmp_path / "course")
-    shutil.copytree(graded.source, tmp_path / "class")
+    shutil.copytree(graded.source, tmp_path / "class", symlinks=True)  # h-only-links: links copied as links
     course = Course.under(tmp_path / "course", graded.course.release)
     options = Options(workers=2, limits=LIMITS)
 
