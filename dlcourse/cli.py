@@ -152,22 +152,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; known problems print one clear line (with what to do) instead of a traceback."""
+def known_errors() -> tuple[type[Exception], ...]:
+    """The errors main() prints as one line; imported only once one is raised (nbformat alone takes seconds,
+    longer than a whole `dlcourse search query` should)."""
     from .environment import EnvironmentProblem
     from .grading.intake import IntakeError
     from .grading.sandbox import SandboxUnavailable
     from .nbgrader_tools import NbgraderError
     from .notebooks import NotebookError
 
+    return NotebookError, IntakeError, NbgraderError, EnvironmentProblem, SandboxUnavailable, FileNotFoundError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; known problems print one clear line (with what to do) instead of a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
     except KeyboardInterrupt as err:
         print(f"dlcourse {args.command}: {err or 'interrupted'}", file=sys.stderr)
         return 130
-    except (NotebookError, IntakeError, NbgraderError, EnvironmentProblem, SandboxUnavailable,
-            FileNotFoundError) as err:
+    except Exception as err:
+        if not isinstance(err, known_errors()):
+            raise
         print(f"dlcourse {args.command}: {err}", file=sys.stderr)
         return 2
 

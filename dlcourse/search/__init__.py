@@ -3,6 +3,7 @@
 - :mod:`.similarity`: l2_normalize, cosine_similarity, top_k, find_near_duplicates, recall_at_k (NumPy).
 - :mod:`.embedders`: the default ImageNet-backbone embedder; any callable images -> (N, D) works.
 - :mod:`.index`: index a folder (FAISS + manifest on disk, incremental), query it, find duplicate groups.
+- :mod:`.lite`: the index's embedder as a LiteRT file, so a query needs no TensorFlow.
 - :mod:`.report`: duplicate groups as CSV and an HTML contact sheet.
 - :mod:`.evaluation`: near-duplicate recall@1 per transform on the bundled set.
 - :mod:`.command`: `dlcourse search index|query|duplicates`.

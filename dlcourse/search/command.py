@@ -1,6 +1,7 @@
 """`dlcourse search index|query|duplicates`: the photo search tool on the command line.
 
-FAISS, Pillow and the backbone load only when a search sub-command runs, not for the rest of `dlcourse`.
+FAISS, Pillow and the backbone load only when a search sub-command runs, not for the rest of `dlcourse`; a query
+loads no TensorFlow at all (it embeds with the index's LiteRT copy of its embedder, see .lite).
 """
 from __future__ import annotations
 
@@ -35,10 +36,13 @@ def cmd_index(args: argparse.Namespace) -> None:
 
 def cmd_query(args: argparse.Namespace) -> None:
     """Print the indexed photos most similar to a photo, with their cosine similarity."""
-    from .index import load_index, query_image
+    from .index import load_index, query_embedder, query_image
 
     index = load_index(resolve_index_dir(args.index))
-    matches = query_image(index, args.image, k=args.k)
+    embedder, note = query_embedder(index)
+    if note:
+        print(note, file=sys.stderr)
+    matches = query_image(index, args.image, k=args.k, embedder=embedder)
     for rank, match in enumerate(matches, start=1):
         note = "" if match.exists else "   (deleted since indexing: run `dlcourse search index` again)"
         print(f"{rank:3d}. {match.score:.3f}  {match.path}{note}")

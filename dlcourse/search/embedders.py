@@ -9,6 +9,7 @@ one embedder is never searched with another.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -37,26 +38,51 @@ class BackboneEmbedder:
         return f"BackboneEmbedder({self.name!r})"
 
     def __call__(self, images) -> np.ndarray:
-        from dlcourse.models.backbones import image_features
-
         if self.layer is None:
+            from dlcourse.models.backbones import image_features
+
             return image_features(images, self.backbone, self.image_size, self.batch_size)
         images = np.asarray(images, dtype=np.float32)
-        model = _layer_model(self.backbone, self.layer, self.image_size)
-        out = [np.asarray(model([_resized(images[start:start + self.batch_size], self.image_size)], training=False))
-               .mean(axis=(1, 2)) for start in range(0, len(images), self.batch_size)]
+        model = self.network()
+        out = [np.asarray(model(_resized(images[start:start + self.batch_size], self.image_size), training=False))
+               for start in range(0, len(images), self.batch_size)]
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+    def network(self):
+        """keras.Model: images [0, 1] (N, S, S, 3), S = image_size -> the pooled embedding (N, C), built once."""
+        return _pooled_model(self.backbone, self.layer, self.image_size)
+
+    def export_tflite(self, path) -> None:
+        """Write network() to path as a float32 LiteRT model (no quantisation: its embeddings match __call__'s).
+
+        Uses TensorFlow's converter on the Keras model; what the conversion prints is kept off the screen.
+        """
+        import contextlib
+        import io
+
+        from dlcourse.environment import import_tensorflow
+
+        tf, _ = import_tensorflow()
+        with contextlib.redirect_stdout(io.StringIO()):
+            data = tf.lite.TFLiteConverter.from_keras_model(self.network()).convert()
+        Path(path).write_bytes(data)
 
 
 @lru_cache(maxsize=4)
-def _layer_model(backbone: str, layer: str, image_size: int):
-    """keras.Model: images (N, S, S, 3) -> the feature map of one layer of the pretrained backbone."""
-    from dlcourse.models import keras_module
-    from dlcourse.models.backbones import pretrained_backbone
+def _pooled_model(backbone: str, layer: str | None, image_size: int):
+    """keras.Model: images (N, S, S, 3) -> one layer's feature map of the pretrained backbone, average-pooled.
 
+    layer None: the backbone's own pooled head features (the classifier's last layer before its output).
+    """
+    from dlcourse.models import keras_module
+    from dlcourse.models.backbones import pooled_backbone, pretrained_backbone
+
+    if layer is None:
+        return pooled_backbone(backbone, image_size)
     keras = keras_module()
     net = pretrained_backbone(backbone, input_shape=(image_size, image_size, 3))
-    return keras.Model(net.inputs, net.get_layer(layer).output)
+    pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(net.get_layer(layer).output)
+    return keras.Model(net.input, pooled, name=f"{backbone}_{layer}_avg")
 
 
 def _resized(images: np.ndarray, size: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """A search index of a folder of photos, kept on disk: a FAISS index of embeddings plus a JSON manifest.
 
 The manifest lists every indexed file (path relative to the folder, size, modification time, sha256), the files
-that could not be read, the embedder's name and the vector size. Re-indexing embeds only new or changed files
+that could not be read, the embedder's name and the vector size, and the LiteRT copy of the embedder (file name,
+sha256, image size) that answers queries without TensorFlow (:mod:`.lite`). Re-indexing embeds only new or changed files
 and drops deleted ones. Every save writes the vectors to a new file and then replaces the manifest that points
 to them (``os.replace``, atomic), so an interrupted run leaves the previous index intact and usable; indexing
 also saves every ``checkpoint_images`` new images, so a crash late in a long run keeps most of the work.
@@ -12,16 +13,17 @@ import json
 import os
 import tempfile
 import uuid
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
 import numpy as np
-from tqdm.auto import tqdm
 
 from .embedders import default_embedder, embedder_image_size, embedder_name
 from ..models.backbones import sha256_of
 from .images import ImageReadError, find_images, read_image
+from .lite import LITE_PREFIX, LITE_SUFFIX, LiteEmbedder, LiteModelError
 from .similarity import groups_from_pairs, l2_normalize
 
 FORMAT = "dlcourse-search-index"
@@ -60,6 +62,7 @@ class SearchIndex:
     entries: list[Entry]
     vectors: np.ndarray
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    lite: dict | None = None  # {"file", "sha256", "embedder", "image_size"} of the LiteRT copy of the embedder
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -85,11 +88,13 @@ class UpdateReport:
     unchanged: int = 0
     ignored: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    lite_written: bool = False
 
     def summary(self) -> str:
         """One line for the command line."""
+        lite = "; wrote the LiteRT copy of the embedder for fast queries" if self.lite_written else ""
         return (f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged, "
-                f"{len(self.skipped)} unreadable skipped, {self.ignored} other files ignored")
+                f"{len(self.skipped)} unreadable skipped, {self.ignored} other files ignored{lite}")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def load_index(directory) -> SearchIndex:
                             f"{len(entries)} of size {manifest['dim']}; {rebuild_advice(directory)}.")
     vectors = stored.reconstruct_n(0, stored.ntotal) if stored.ntotal else np.zeros((0, stored.d), np.float32)
     return SearchIndex(directory, Path(manifest["root"]), manifest["embedder"], manifest["dim"], entries,
-                       vectors, [tuple(item) for item in manifest.get("skipped", [])])
+                       vectors, [tuple(item) for item in manifest.get("skipped", [])], manifest.get("lite"))
 
 
 def save_index(index: SearchIndex) -> None:
@@ -138,10 +143,12 @@ def save_index(index: SearchIndex) -> None:
     _atomic_write(index.directory / vectors_file, faiss.serialize_index(index.faiss_index()).tobytes())
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": index.embedder, "dim": index.dim,
                 "root": str(index.root), "vectors_file": vectors_file,
-                "entries": [asdict(entry) for entry in index.entries], "skipped": [list(s) for s in index.skipped]}
+                "entries": [asdict(entry) for entry in index.entries], "skipped": [list(s) for s in index.skipped],
+                "lite": index.lite}
     _atomic_write(index.directory / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
-    for old in index.directory.glob("vectors-*.faiss"):
-        if old.name != vectors_file:
+    keep = {vectors_file, index.lite["file"] if index.lite else None}
+    for old in [*index.directory.glob("vectors-*.faiss"), *index.directory.glob(f"{LITE_PREFIX}*{LITE_SUFFIX}")]:
+        if old.name not in keep:
             old.unlink(missing_ok=True)
 
 
@@ -188,7 +195,42 @@ def index_folder(folder, index_dir=None, embedder=None, batch_size: int = 32, re
                           f"{report.skipped[0][0]}: {report.skipped[0][1]}).")
     index.skipped = report.skipped
     save_index(index)
+    if hasattr(embedder, "export_tflite") and lite_problem(index) is not None:
+        write_lite_copy(index, embedder)
+        report.lite_written = True
+        save_index(index)
     return index, report
+
+
+def write_lite_copy(index: SearchIndex, embedder) -> None:
+    """Convert the embedder to a .tflite file in the index folder and record it in index.lite (saved by the caller).
+
+    The index is saved before this runs, so a failed conversion loses nothing; queries then use TensorFlow.
+    """
+    name = f"{LITE_PREFIX}{uuid.uuid4().hex[:12]}{LITE_SUFFIX}"
+    handle, temporary = tempfile.mkstemp(dir=index.directory, prefix=f".{name}.")
+    os.close(handle)
+    try:
+        embedder.export_tflite(temporary)
+        os.replace(temporary, index.directory / name)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    index.lite = {"file": name, "sha256": sha256_of(index.directory / name), "embedder": index.embedder,
+                  "image_size": embedder_image_size(embedder)}
+
+
+def lite_problem(index: SearchIndex) -> str | None:
+    """Why the index's LiteRT copy of its embedder cannot be used (None when it can): absent, stale, missing, altered."""
+    if not index.lite:
+        return "this index has no LiteRT copy of its embedder (it was written by an older dlcourse)"
+    if index.lite.get("embedder") != index.embedder:
+        return f"the LiteRT copy of the embedder is of '{index.lite.get('embedder')}', not '{index.embedder}'"
+    path = index.directory / index.lite["file"]
+    if not path.is_file():
+        return f"the LiteRT copy of the embedder, {path}, is missing"
+    if sha256_of(path) != index.lite["sha256"]:
+        return f"the LiteRT copy of the embedder, {path}, is damaged (its sha256 differs from the manifest's)"
+    return None
 
 
 def _existing_or_empty(directory: Path, folder: Path, embedder, rebuild: bool) -> SearchIndex:
@@ -235,6 +277,8 @@ def _plan_update(index: SearchIndex, folder: Path, files: list[Path], report: Up
 def _embed_files(index: SearchIndex, folder: Path, todo: list[Entry], embedder, batch_size: int, progress: bool,
                  checkpoint_images: int, report: UpdateReport) -> None:
     """Read, embed and append the files of todo, batch by batch; unreadable files go to report.skipped."""
+    from tqdm.auto import tqdm  # imported here: it looks for Jupyter's widgets, which a query need not wait for
+
     size = embedder_image_size(embedder)
     since_save = 0
     with tqdm(total=len(todo), unit="image", desc="embedding", disable=not progress or not todo) as bar:
@@ -291,9 +335,33 @@ def check_embedder(index: SearchIndex, embedder) -> None:
                             f"or {rebuild_advice(index.directory)}.")
 
 
+def query_embedder(index: SearchIndex) -> tuple[object, str | None]:
+    """The embedder to search an index with, and a one-line note when it is not the fast one.
+
+    The index's LiteRT copy of its embedder when it is there and intact (no TensorFlow); otherwise the default
+    Keras embedder, with a note saying why and how to get the fast one back.
+    """
+    problem = lite_problem(index)
+    if problem is None:
+        lite = index.lite
+        try:
+            return LiteEmbedder(index.directory / lite["file"], lite["sha256"], lite["embedder"],
+                                lite["image_size"]), None
+        except LiteModelError as err:
+            problem = f"the LiteRT copy of the embedder cannot be used: {err}"
+    return default_embedder(), (f"note: {problem}; embedding the query with TensorFlow instead, which takes seconds "
+                                f"to start. `dlcourse search index {index.root}` writes the fast copy again.")
+
+
 def query_image(index: SearchIndex, image_path, k: int = 5, embedder=None) -> list[Match]:
-    """The k indexed files most similar to an image file, best first (exact search)."""
-    embedder = embedder or default_embedder()
+    """The k indexed files most similar to an image file, best first (exact search).
+
+    embedder None: query_embedder(index), its note (if any) given as a warning.
+    """
+    if embedder is None:
+        embedder, note = query_embedder(index)
+        if note:
+            warnings.warn(note, stacklevel=2)
     check_embedder(index, embedder)
     if not len(index):
         raise SearchError(f"the index in {index.directory} is empty: index a folder of photos first.")

@@ -6,8 +6,6 @@ search tool uses. Embeddings are (N, D) float arrays, one row per image.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def l2_normalize(x, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
@@ -62,6 +60,9 @@ def recall_at_k(embeddings, labels, k: int = 1) -> float:
 
 def groups_from_pairs(pairs: np.ndarray, n: int) -> list[np.ndarray]:
     """Connected groups of items linked by pairs (P, 2) among n items: list of sorted index arrays, size >= 2."""
+    from scipy.sparse import coo_matrix  # imported here: SciPy takes a noticeable part of a query's start
+    from scipy.sparse.csgraph import connected_components
+
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, component = connected_components(graph, directed=False)
