@@ -3,7 +3,8 @@
 ``RedactHiddenTests`` and ``SanitizeMarkdown`` are also configured for plain ``nbgrader generate_feedback``
 (grading/nbgrader_config.py). The instructor opens these pages too: every markdown and raw cell of a
 submission is rendered and cleaned by nh3 (a maintained HTML sanitiser: no scripts, event handlers or
-``javascript:`` links), and outputs go through nbconvert's own sanitiser.
+``javascript:`` links), and outputs go through nbconvert's own sanitiser. Formulas become MathML
+(:mod:`dlcourse.grading.mathml`), so the page needs no MathJax and no network; long output lines wrap.
 :func:`feedback_html` renders the same page as nbgrader's generate_feedback, with the scores the grader just
 decided instead of reading them back from the gradebook, so workers can write it in parallel.
 """
@@ -16,14 +17,22 @@ from functools import lru_cache
 
 import nbgrader
 import nh3
+from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
-from nbconvert.filters import markdown2html_mistune
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from traitlets import Bool
 from traitlets.config import Config
 
+from .mathml import MATHML_ATTRIBUTES, MATHML_TAGS, markdown_to_html
+
 HIDDEN_REGION = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 HIDDEN_NOTE = "# (hidden tests ran here at grading)\n"
+SANITIZED_TAGS = nh3.ALLOWED_TAGS | MATHML_TAGS
+SANITIZED_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, **{tag: set(MATHML_ATTRIBUTES) for tag in MATHML_TAGS}}
+# nbconvert's templates import their MathJax <script> tags from this macro: an empty one loads nothing.
+NO_MATHJAX = DictLoader({"mathjax.html.j2": "{%- macro mathjax(url=None) -%}{%- endmacro -%}"})
+# Tracebacks and printed lines wrap inside their box (bootstrap's <pre> keeps a long line on one line).
+WRAP_OUTPUT_LINES = "div.output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal; }"
 
 
 def redact_hidden_tests(source: str) -> str:
@@ -57,9 +66,12 @@ class RedactHiddenTests(Preprocessor):
 
 
 def sanitized_markdown(source: str) -> str:
-    """A markdown cell's source as inert HTML: rendered, then cleaned by nh3 (links: http, https, mailto)."""
-    return nh3.clean(markdown2html_mistune(source), url_schemes={"http", "https", "mailto"},
-                     link_rel="noopener noreferrer nofollow")
+    """A markdown cell's source as inert HTML: rendered with MathML formulas, then cleaned by nh3.
+
+    Links keep http, https and mailto; MathML keeps the elements and attributes latex2mathml writes.
+    """
+    return nh3.clean(markdown_to_html(source), tags=SANITIZED_TAGS, attributes=SANITIZED_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
 
 
 class SanitizeMarkdown(Preprocessor):
@@ -77,9 +89,18 @@ class SanitizeMarkdown(Preprocessor):
         return cell, resources
 
 
+class FeedbackPageStyle(CSSHTMLHeaderPreprocessor):
+    """nbconvert's inlined CSS (code highlighting), and output lines that wrap inside their box."""
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        resources["inlining"]["css"].append(WRAP_OUTPUT_LINES)
+        return nb, resources
+
+
 @lru_cache(maxsize=1)
 def _exporter() -> HTMLExporter:
-    """nbgrader's feedback template, with hidden tests redacted."""
+    """nbgrader's feedback template, with hidden tests redacted and no MathJax."""
     formgrader = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
     config = Config()
     config.HTMLExporter.template_name = "feedback"
@@ -87,10 +108,10 @@ def _exporter() -> HTMLExporter:
     config.HTMLExporter.extra_template_basedirs = [os.path.join(formgrader, "templates")]
     config.HTMLExporter.extra_template_paths = [
         os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")]
-    exporter = HTMLExporter(config=config)
+    exporter = HTMLExporter(config=config, extra_loaders=[NO_MATHJAX])
     exporter.register_preprocessor(RedactHiddenTests(), enabled=True)
     exporter.register_preprocessor(SanitizeMarkdown(), enabled=True)
-    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    exporter.register_preprocessor(FeedbackPageStyle(), enabled=True)
     return exporter
 
 
