@@ -258,7 +258,42 @@ def test_ready_made_networks_earn_nothing():
         return keras.applications.VGG19(weights=None, input_shape=input_shape, classes=num_classes)
 
     message = failure_of(architectures.check_build_vgg19, applications)
-    assert "uses applications" in message and "ready-made models" in message
+    assert "uses keras.applications.VGG19" in message and "ready-made models" in message
+
+
+def imports_applications(input_shape=(224, 224, 3), num_classes=1000):
+    from keras import applications
+
+    return applications.VGG19(weights=None, input_shape=input_shape, classes=num_classes)
+
+
+def applications_on_a_local(input_shape=(224, 224, 3), num_classes=1000):
+    framework = __import__("keras")
+    return framework.applications.VGG19(weights=None, input_shape=input_shape, classes=num_classes)
+
+
+def ready_made_by_default(input_shape=(224, 224, 3), num_classes=1000, build=keras.applications.VGG19):
+    return build(weights=None, input_shape=input_shape, classes=num_classes)
+
+
+def course_builder_in_a_closure(build=models.build_vgg19):
+    return lambda input_shape=(224, 224, 3), num_classes=1000: build(input_shape, num_classes)
+
+
+def own_builder(input_shape=(32, 32, 1), num_classes=10):
+    return keras.Sequential([keras.Input(input_shape), layers.Flatten(), layers.Dense(num_classes, "softmax")])
+
+
+@pytest.mark.parametrize("function, found", [
+    (imports_applications, ["keras.applications.VGG19"]),
+    (applications_on_a_local, ["applications"]),
+    (ready_made_by_default, ["keras.src.applications.vgg19.VGG19"]),
+    (course_builder_in_a_closure(), ["dlcourse.models.classic.build_vgg19"]),
+    (models.build_lenet5, ["dlcourse.models.classic.build_lenet5"]),
+    (own_builder, []),
+])
+def test_ready_made_networks_are_found_however_they_are_reached(function, found):
+    assert architectures.ready_made_calls(function) == found
 
 
 # --- the training check ---------------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ import scipy.special as sp
 
 from dlcourse.checks.backprop import SOFTMAX_CROSS_ENTROPY, check_softmax_cross_entropy
 from dlcourse.checks.convolution import check_conv_output_size
-from dlcourse.checks.core import (LOG_EPSILON, LOG_EPSILON_NOTE, Case, CheckFailure, counts_as_numeric, judge,
-                                  library_calls, log_loss_between, to_plain)
+from dlcourse import quality
+from dlcourse.checks.core import (LOG_EPSILON, LOG_EPSILON_NOTE, Case, CheckFailure, calls_into, counts_as_numeric,
+                                  judge, library_calls, log_loss_between, to_plain)
 from dlcourse.checks.perceptron import BINARY_CROSS_ENTROPY, SIGMOID, check_binary_cross_entropy, check_sigmoid
 from dlcourse.checks.pooling import check_relu
+from dlcourse.quality import select_for_review as pick_for_review
 
 
 def stable_sigmoid(z):
@@ -186,6 +188,98 @@ def test_own_helpers_and_attributes_with_library_names_are_not_library_calls(fun
                                              (imports_scipy_signal_as_alias, "scipy.signal.correlate")])
 def test_library_calls_are_found_however_they_are_reached(function, found):
     assert found in library_calls(function, ("numpy.pad", "numpy.correlate"))
+
+
+# --- calls_into: the course's own reference implementations -------------------------------------------------
+REFERENCE = ("dlcourse.quality",)
+
+
+def through_an_alias(probs, k, method, labelled):
+    return pick_for_review(probs, k, method, labelled)
+
+
+def through_a_module_attribute(probs, k, method, labelled):
+    return quality.select_for_review(probs, k, method, labelled)
+
+
+def through_a_local_import(probs, k, method, labelled):
+    from dlcourse.quality import selection as chosen
+
+    return chosen.select_for_review(probs, k, method, labelled)
+
+
+def through_a_default_argument(probs, k, method, labelled, pick=pick_for_review):
+    return pick(probs, k, method, labelled)
+
+
+def closure_over(pick):
+    def through_a_closure(probs, k, method, labelled):
+        return pick(probs, k, method, labelled)
+
+    return through_a_closure
+
+
+def through_an_own_helper(probs, k, method, labelled):
+    return through_a_module_attribute(probs, k, method, labelled)
+
+
+def through_an_unresolvable_object(probs, k, method, labelled):
+    course = __import__("dlcourse.quality").quality
+    return course.select_for_review(probs, k, method, labelled)
+
+
+def own_selection(probs, k, method, labelled):
+    scores = 1 - np.max(probs, axis=1)
+    scores[np.asarray(labelled if labelled is not None else [], dtype=int)] = -np.inf
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def quiet_keras_only(probs, k, method, labelled):
+    from dlcourse.environment import import_tensorflow
+
+    return import_tensorflow, own_selection(probs, k, method, labelled)
+
+
+@pytest.mark.parametrize("function, found", [
+    (through_an_alias, ["pick_for_review"]),
+    (through_a_module_attribute, ["quality.select_for_review"]),
+    (through_a_local_import, ["dlcourse.quality.selection.select_for_review"]),
+    (through_a_default_argument, ["dlcourse.quality.selection.select_for_review"]),
+    (closure_over(pick_for_review), ["dlcourse.quality.selection.select_for_review"]),
+    (lambda probs, k, method, labelled: quality.select_for_review(probs, k, method, labelled),
+     ["quality.select_for_review"]),
+    (through_an_own_helper, ["quality.select_for_review"]),
+    (pick_for_review, ["dlcourse.quality.selection.select_for_review"]),
+])
+def test_calls_into_finds_the_reference_however_it_is_reached(function, found):
+    assert calls_into(function, REFERENCE) == found
+
+
+@pytest.mark.parametrize("function", [own_selection, closure_over(own_selection), quiet_keras_only,
+                                      lambda probs, k, method, labelled: own_selection(probs, k, method, labelled)])
+def test_calls_into_passes_code_that_does_not_reach_the_reference(function):
+    assert calls_into(function, REFERENCE) == []
+    assert calls_into(function, ("dlcourse",), allowed=("dlcourse.environment",)) == []
+
+
+def test_calls_into_counts_a_module_on_the_way_and_not_what_is_allowed():
+    assert calls_into(quiet_keras_only, ("dlcourse",)) == ["dlcourse.environment.import_tensorflow"]
+    assert calls_into(lambda: quality.UNCERTAINTY_METHODS, ("dlcourse",), allowed=("dlcourse.environment",)) == [
+        "quality.UNCERTAINTY_METHODS"]
+
+
+def test_calls_into_finds_bare_names_on_objects_it_cannot_resolve():
+    assert calls_into(through_an_unresolvable_object, REFERENCE) == []
+    assert calls_into(through_an_unresolvable_object, REFERENCE, names=("quality",)) == ["quality"]
+
+
+def test_library_calls_see_default_arguments_closures_and_library_functions_passed_as_the_answer():
+    def convolve_by_default(x, k, op=np.convolve):
+        return op(x, k, mode="valid")
+
+    assert library_calls(convolve_by_default, ("numpy.convolve",)) == ["numpy.convolve"]
+    assert library_calls(closure_over(sp.logsumexp)) == ["scipy.special._logsumexp.logsumexp"]
+    assert library_calls(sp.logsumexp) == ["scipy.special._logsumexp.logsumexp"]
 
 
 def test_library_answer_is_rejected_with_a_message():

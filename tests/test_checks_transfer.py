@@ -88,3 +88,28 @@ def test_training_flag_of_a_nested_call_is_overridden_by_the_outer_one():
     assert not np.allclose(drifted, as_built, atol=1e-3)  # that call moved the moving statistics
     inner.layers[-1].trainable = False
     assert np.allclose(keras.ops.convert_to_numpy(outer(x, training=True)), drifted, atol=1e-5)
+
+
+def reference_model(backbone, num_classes, dropout=0.2):
+    from dlcourse.models.transfer import transfer_model
+
+    return transfer_model(backbone, num_classes, dropout)
+
+
+def reference_through_a_local_import(model, n_layers, unfreeze=None):
+    from dlcourse.models import transfer
+
+    return (unfreeze or transfer.unfreeze_top_layers)(model, n_layers)
+
+
+@pytest.mark.parametrize("exercise, answer, named", [
+    (checks.BUILD_TRANSFER_MODEL, reference_model, "dlcourse.models.transfer.transfer_model"),
+    (checks.UNFREEZE_TOP, reference_through_a_local_import, "dlcourse.models.transfer"),
+    (checks.EXTRACT_FEATURES, lambda backbone, images, batch_size: checks.pooled_features(backbone, images, batch_size),
+     "checks.pooled_features"),
+])
+def test_the_course_reference_earns_no_points(exercise, answer, named):
+    """Refused before anything is built: the course's own implementations are what the checks compare with."""
+    with pytest.raises(ValueError, match="the course's reference implementations earn no points") as refused:
+        exercise.call({exercise.name: answer}, exercise.cases("public")[0])
+    assert f"uses {named}" in str(refused.value)

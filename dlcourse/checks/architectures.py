@@ -13,10 +13,7 @@ threshold that correct answers clear with a wide margin (measured by benchmarks/
 """
 from __future__ import annotations
 
-import dis
 import functools
-import inspect
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +34,7 @@ from ..models import (
     summarize,
     total_params,
 )
-from .core import HIDDEN, Case, Exercise, Mistake, checker
+from .core import HIDDEN, Case, Exercise, Mistake, accuracy_at_least, calls_into, checker
 
 STRUCTURE_TOLERANCE = ("exact, layer by layer: type, kernel size, strides, activation, output shape, parameters and "
                        "connections; equivalent ways of writing a layer pass (the notebook lists them)")
@@ -75,42 +72,14 @@ def _type_name(value) -> str:
 
 
 # keras.applications builds these networks whole; dlcourse.models holds the course's reference builders.
-READY_MADE = ("applications", "dlcourse.models")
+READY_MADE = ("dlcourse.models", "keras.applications", "keras.src.applications")
+# keras.applications reached through any object (tf.keras.applications, an imported keras bound to a local).
+READY_MADE_NAMES = ("applications",)
 
 
 def ready_made_calls(fn) -> list[str]:
-    """Names in fn (and the notebook functions it calls) that reach keras.applications or dlcourse.models."""
-    found, seen, todo = set(), set(), [fn]
-    while todo:
-        function = inspect.unwrap(todo.pop())
-        code = getattr(function, "__code__", None)
-        if code is None or id(code) in seen:
-            continue
-        seen.add(id(code))
-        namespace = getattr(function, "__globals__", {})
-        for name in _referenced_names(code):
-            value = namespace.get(name)
-            module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "") or ""
-            if name in READY_MADE or any(m.startswith(READY_MADE[1]) for m in (name, module)):
-                found.add(name)
-            elif isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
-                todo.append(value)
-    return sorted(found)
-
-
-def _referenced_names(code: types.CodeType) -> set[str]:
-    """Global and attribute names of a code object and its nested functions; `from a import b` gives 'a.b'."""
-    names = set(code.co_names)
-    instructions = list(dis.get_instructions(code))
-    for instruction, following in zip(instructions, instructions[1:] + instructions[-1:]):
-        if instruction.opname == "IMPORT_NAME":
-            names.add(str(instruction.argval))
-            if following.opname == "IMPORT_FROM":
-                names.add(f"{instruction.argval}.{following.argval}")
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _referenced_names(const)
-    return names
+    """What fn (and the notebook functions it calls) reaches of keras.applications or dlcourse.models."""
+    return calls_into(fn, READY_MADE, names=READY_MADE_NAMES)
 
 
 def _reject_ready_made(fns: dict, name: str) -> None:
@@ -488,14 +457,8 @@ def _call_training(fns: dict, case: Case) -> np.ndarray:
     return predict_labels(model, data.x_test)
 
 
-def compare_accuracy(expected, got) -> str | None:
-    """None when the predicted labels got (N,) match the true labels expected (N,) often enough."""
-    expected = np.asarray(expected)
-    if isinstance(got, tuple) or np.shape(got) != expected.shape:
-        return f"expected {expected.shape[0]} predicted labels"
-    accuracy = float(np.mean(got == expected))
-    if accuracy >= TRAIN_ACCURACY_THRESHOLD:
-        return None
+def _training_advice(accuracy: float) -> str:
+    """Why a trained LeNet-5 fell below the threshold, from its test accuracy."""
     chance = accuracy < 0.2
     advice = ("the network did not learn: check the loss ('sparse_categorical_crossentropy' for integer labels), "
               "the learning rate (Adam's default, 1e-3, works) and that fit runs on x_train and y_train as given, "
@@ -505,6 +468,9 @@ def compare_accuracy(expected, got) -> str | None:
               "batch size passed in")
     return (f"test accuracy {accuracy:.1%} after training, below the threshold of {TRAIN_ACCURACY_THRESHOLD:.0%} "
             f"(correct answers reach about 95%); {advice}")
+
+
+compare_accuracy = accuracy_at_least(TRAIN_ACCURACY_THRESHOLD, _training_advice)
 
 
 TRAIN_CLASSIFIER = Exercise(

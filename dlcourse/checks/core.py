@@ -30,6 +30,11 @@ HIDDEN = "hidden"
 LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "scipy", "sklearn", "skimage", "torch", "jax", "cv2", "dlcourse")
 
 
+# The course's own code holds the reference implementations the checks compare answers with; answers may use
+# dlcourse.environment (import_tensorflow is how notebooks get TensorFlow).
+COURSE_CODE = ("dlcourse",)
+COURSE_TOOLS = ("dlcourse.environment",)
+
 # The hidden cases' random inputs are drawn from this secret when it is set (the instructor's, at grading);
 # without it they come from the open default below, which anyone with the repository can reproduce.
 HIDDEN_SECRET_VARIABLE = "DLCOURSE_HIDDEN_SECRET"
@@ -275,6 +280,20 @@ def close_tuple(*parts: Callable[[Any, Any], str | None], labels: Sequence[str])
     return compare
 
 
+def accuracy_at_least(threshold: float, below: Callable[[float], str]) -> Callable[[Any, Any], str | None]:
+    """A comparison of predicted labels got (N,) with the true labels expected (N,): None when at least the
+    fraction threshold of them agree, else below(accuracy), the reason (what the accuracy means, what to try)."""
+
+    def compare(expected: Any, got: Any) -> str | None:
+        expected = np.asarray(expected)
+        if isinstance(got, tuple) or np.shape(got) != expected.shape:
+            return f"expected {expected.shape[0]} predicted labels"
+        accuracy = float(np.mean(got == expected))
+        return None if accuracy >= threshold else below(accuracy)
+
+    return compare
+
+
 # ---------------------------------------------------------------------------------------------------------
 # From-scratch rule.
 # ---------------------------------------------------------------------------------------------------------
@@ -286,12 +305,117 @@ def library_calls(fn: Callable, forbidden_calls: Sequence[str] = ()) -> list[str
     function numpy.pad wherever it is written, while a helper of the student's own named ``convolve`` (scanned
     in turn) or an attribute ``self.pad`` is not a library. Found: anything from LIBRARY_ROOTS (``tf.nn.conv2d``,
     ``scipy.signal.convolve2d``, keras layers, imports of those) and the functions named in forbidden_calls
-    (qualified, e.g. 'numpy.pad'). Returns the expressions as written, e.g. ['np.pad'].
+    (qualified, e.g. 'numpy.pad'), also when fn is one of them or holds one as a default argument or in a
+    closure. Returns the expressions as written, e.g. ['np.pad'].
     """
     forbidden = [obj for obj in map(_resolve_qualified, forbidden_calls) if obj is not None]
-    found: list[str] = []
-    _scan_function(fn, forbidden, found, seen=set())
-    return sorted(set(found))
+
+    def is_library(reference: Reference) -> bool:
+        return ((reference.imported and _under(reference.text, LIBRARY_ROOTS))
+                or any(_under(_module_of(value), LIBRARY_ROOTS) for value in reference.values)
+                or any(value is obj for value in reference.values for obj in forbidden))
+
+    return references_found(fn, is_library)
+
+
+def calls_into(fn: Callable, prefixes: Sequence[str], allowed: Sequence[str] = (),
+               names: Sequence[str] = ()) -> list[str]:
+    """What fn (and the helper functions it calls) reaches of the modules named by prefixes, e.g. the course's
+    reference implementations ('dlcourse.quality') that a check compares the student's answer with.
+
+    The same walk as library_calls: a reference counts when the object it resolves to (or one on its way:
+    ``ml`` in ``ml.triplet_loss``) lives in a module under one of prefixes, and also when fn itself is such an
+    object, or holds one as a default argument or in a closure. A reference whose deepest object lives under
+    allowed does not count (``dlcourse.environment.import_tensorflow`` under the prefix 'dlcourse'). names are
+    bare attribute or global names that count wherever they stand, even on objects the walk cannot resolve
+    ('applications' for keras.applications). Returns the expressions as written, e.g. ['ml.triplet_loss'].
+    """
+
+    def is_into(reference: Reference) -> bool:
+        if reference.in_code and any(part in names for part in reference.text.split(".")):
+            return True
+        modules = [_module_of(value) for value in reversed(reference.values)]
+        if reference.imported:
+            modules.insert(0, reference.text)
+        if modules and _under(modules[0], allowed):
+            return False
+        return any(_under(module, prefixes) for module in modules)
+
+    return references_found(fn, is_into)
+
+
+def course_code_calls(fn: Callable) -> list[str]:
+    """What fn (and the helper functions it calls) reaches of the course's own code, dlcourse.environment aside."""
+    return calls_into(fn, COURSE_CODE, allowed=COURSE_TOOLS)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One thing a function refers to: the expression as written, whether it names an import (then the text is
+    a module path: 'numpy.pad' for ``from numpy import pad``), the objects each prefix of it resolves to, and
+    whether the text stands in the code (else it is the qualified name of an object the function holds)."""
+
+    text: str
+    imported: bool
+    values: tuple
+    in_code: bool = True
+
+
+def references_found(fn: Callable, counts: Callable[[Reference], bool]) -> list[str]:
+    """The texts of the references of fn, and of the helper functions it calls, for which counts is true (the
+    longest of each import: 'numpy.pad', not also 'numpy').
+
+    fn itself counts as a reference (a library function passed as the answer), and so do the values of its
+    default arguments and closure cells. Helpers are the functions of fn's own module that it refers to (the
+    notebook's, in a check): they are scanned in turn, whatever their names.
+    """
+    found: set[str] = set()
+    itself = Reference(_qualified_name(fn), False, (fn,), in_code=False)
+    if counts(itself):
+        return [itself.text]
+    _scan_function(fn, counts, found, seen=set())
+    return sorted(text for text in found if not any(other.startswith(f"{text}.") for other in found))
+
+
+def _scan_function(fn: Callable, counts: Callable[[Reference], bool], found: set[str], seen: set[int]) -> None:
+    fn = inspect.unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    if code is None or id(code) in seen:
+        return
+    seen.add(id(code))
+    namespace = getattr(fn, "__globals__", {})
+    chains = _reference_chains(code)
+    references = [Reference(".".join(chain), imported, tuple(_resolve_chain(imported, chain, namespace)))
+                  for imported, chain in chains]
+    references += [Reference(_qualified_name(value), False, (value,), in_code=False) for value in _bound_values(fn)]
+    written = {part for _, chain in chains for name in chain for part in name.split(".")}
+    references += [Reference(name, False, ()) for name in _code_names(code) - written]
+    for reference in references:
+        if counts(reference):
+            found.add(reference.text)
+        elif reference.values and isinstance(reference.values[-1], types.FunctionType) \
+                and reference.values[-1].__module__ == fn.__module__:
+            _scan_function(reference.values[-1], counts, found, seen)
+
+
+def _bound_values(fn: Callable) -> list:
+    """The objects a function holds besides its code: default argument values and closure cells' contents."""
+    values = list(getattr(fn, "__defaults__", None) or ()) + list((getattr(fn, "__kwdefaults__", None) or {}).values())
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # a cell not filled yet
+            continue
+    return values
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """Global and attribute names of a code object and its nested ones, also those on unresolvable objects."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
 
 
 def _resolve_qualified(qualified: str) -> Any:
@@ -300,22 +424,6 @@ def _resolve_qualified(qualified: str) -> Any:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError):
         return None
-
-
-def _scan_function(fn: Callable, forbidden: list, found: list[str], seen: set[int]) -> None:
-    fn = inspect.unwrap(fn)
-    code = getattr(fn, "__code__", None)
-    if code is None or id(code) in seen:
-        return
-    seen.add(id(code))
-    namespace = getattr(fn, "__globals__", {})
-    for imported, chain in _reference_chains(code):
-        values = _resolve_chain(imported, chain, namespace)
-        if (imported and chain[0].split(".")[0] in LIBRARY_ROOTS) or any(map(_is_library_object, values)) \
-                or any(value is obj for value in values for obj in forbidden):
-            found.append(".".join(chain))
-        elif values and isinstance(values[-1], types.FunctionType) and values[-1].__module__ == fn.__module__:
-            _scan_function(values[-1], forbidden, found, seen)
 
 
 ATTRIBUTE_LOADS = ("LOAD_ATTR", "LOAD_METHOD")
@@ -370,11 +478,32 @@ def _resolve_chain(imported: bool, chain: tuple[str, ...], namespace: dict) -> l
     return values
 
 
-def _is_library_object(value: Any) -> bool:
-    if value is None:
-        return False
-    module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "") or ""
-    return isinstance(module, str) and module.split(".")[0] in LIBRARY_ROOTS
+def _module_of(value: Any) -> str:
+    """The module a value lives in ('numpy' for np.pad, its own name for a module); '' when it says none."""
+    try:
+        module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
+    except Exception:  # a student's object that refuses
+        return ""
+    return module if isinstance(module, str) else ""
+
+
+def _qualified_name(value: Any) -> str:
+    """How a referenced object is named in a message: 'numpy.pad', a module's name, or its type."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    try:
+        qualname = getattr(value, "__qualname__", None)
+    except Exception:  # a student's object that refuses
+        qualname = None
+    if not isinstance(qualname, str):
+        return _describe_type(value)
+    module = _module_of(value)
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _under(module: str, prefixes: Sequence[str]) -> bool:
+    """Whether a dotted module name is one of prefixes or inside one ('keras.src.layers' under 'keras')."""
+    return any(module == prefix or module.startswith(f"{prefix}.") for prefix in prefixes)
 
 
 # ---------------------------------------------------------------------------------------------------------

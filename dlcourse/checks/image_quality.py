@@ -8,14 +8,12 @@ mistakes are modelled by running the reference loop with one step changed.
 """
 from __future__ import annotations
 
-import types
-
 import numpy as np
 
 from ..quality import (UNCERTAINTY_METHODS, fit_logistic, run_active_learning, select_for_review,
                        typical_samples, uncertainty_scores)
 from ..quality.selection import unlabelled_mask
-from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arrays, close_tuple
+from .core import HIDDEN, Case, Exercise, Mistake, calls_into, case_rng, checker, close_arrays, close_tuple
 
 RTOL, ATOL = 1e-6, 1e-9
 TOLERANCE = f"rtol={RTOL:g}, atol={ATOL:g}"
@@ -33,37 +31,9 @@ def _rng(which: str, salt: int) -> np.random.Generator:
 # The course's references may not be called
 # ---------------------------------------------------------------------------------------------------------
 
-def reference_calls(fn) -> list[str]:
-    """Names in fn (and the notebook functions it calls) that resolve to the course's own implementations."""
-    found, seen, todo = set(), set(), [fn]
-    while todo:
-        function = todo.pop()
-        code = getattr(function, "__code__", None)
-        if code is None or id(code) in seen:
-            continue
-        seen.add(id(code))
-        namespace = getattr(function, "__globals__", {})
-        for name in _names(code):
-            value = namespace.get(name)
-            module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "") or ""
-            if module.startswith(REFERENCE_MODULES) or name.startswith(REFERENCE_MODULES):
-                found.add(name)
-            elif isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
-                todo.append(value)
-    return sorted(found)
-
-
-def _names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _names(const)
-    return names
-
-
 def _own_work(fns: dict, name: str) -> None:
-    own = getattr(fns[name], "__module__", "") or ""
-    calls = [name] if own.startswith(REFERENCE_MODULES) else reference_calls(fns[name])
+    """ValueError when the student's function (or a notebook function it calls) reaches the course's references."""
+    calls = calls_into(fns[name], REFERENCE_MODULES)
     if calls:
         raise ValueError(f"{name} calls {', '.join(calls)} from dlcourse.quality: that is the course's reference, "
                          "which the check compares you with; write the function yourself (NumPy and scikit-learn "

@@ -8,7 +8,8 @@ behaves (outputs with and without a batch around them), and returns numbers. The
 with the recipe and names the mistake: a trainable base, BatchNormalization unfrozen, the base called with
 training=True, a head on ImageNet's class scores (include_top=True), no recompile, the rate not lowered, images
 scaled out of [0, 1]. Which layers train is read per layer, so ``layer.trainable = None`` (which Keras reads as
-False) fails like any other wrong set of frozen layers.
+False) fails like any other wrong set of frozen layers. An answer that uses the course's own implementations
+(:mod:`dlcourse.models.transfer` and the rest of dlcourse; ``import_tensorflow`` aside) is refused before it runs.
 
 The training check fine-tunes the student's model to tell which of 8 bundled photos a patch shows, from patches of
 the photos' top halves, and judges it on their bottom halves (benchmarks/bench_transfer.py measures the margin).
@@ -22,7 +23,8 @@ import numpy as np
 from ..models.backbones import pretrained_backbone, random_init_backbone
 from ..models.transfer import (FINE_TUNE_DIVISOR, PATCH_PHOTOS, base_of, compile_classifier, photo_patches,
                                pooled_features, trainable_counts, transfer_model)
-from .core import HIDDEN, Case, Exercise, Mistake, case_rng, checker, close_arrays
+from .core import (HIDDEN, Case, Exercise, Mistake, accuracy_at_least, case_rng, checker, close_arrays,
+                   course_code_calls)
 
 MODULE = 6
 PROBE_BATCH = 4
@@ -54,6 +56,19 @@ def _backbone(name: str, size: int, pretrained: bool):
     backbone = _built_backbone(name, size, pretrained)
     backbone.trainable = True
     return backbone
+
+
+def _own_work(name: str, call):
+    """The check's call of the student's function name, after refusing an answer that uses the course's code."""
+
+    def guarded(fns: dict, case: Case):
+        used = course_code_calls(fns[name])
+        if used:
+            raise ValueError(f"{name} uses {', '.join(used)}: the course's reference implementations earn no "
+                             "points; write the function with Keras and the model or backbone passed in")
+        return call(fns, case)
+
+    return guarded
 
 
 def _probe_images(size: int, salt: int) -> np.ndarray:
@@ -182,7 +197,7 @@ def _model_cases(which: str) -> list[Case]:
 BUILD_TRANSFER_MODEL = Exercise(
     name="build_transfer_model",
     cases=_model_cases,
-    call=_call_build,
+    call=_own_work("build_transfer_model", _call_build),
     reference=_expected_model_facts,
     compare=compare_model_facts,
     from_scratch=False,
@@ -266,7 +281,7 @@ def _unfreeze_cases(which: str) -> list[Case]:
 UNFREEZE_TOP = Exercise(
     name="unfreeze_top",
     cases=_unfreeze_cases,
-    call=_call_unfreeze,
+    call=_own_work("unfreeze_top", _call_unfreeze),
     reference=lambda case: _expected_trainable(*case.args),
     compare=compare_trainable,
     from_scratch=False,
@@ -337,7 +352,7 @@ def _compile_cases(which: str) -> list[Case]:
 COMPILE_FOR_FINE_TUNING = Exercise(
     name="compile_for_fine_tuning",
     cases=_compile_cases,
-    call=_call_compile,
+    call=_own_work("compile_for_fine_tuning", _call_compile),
     reference=_expected_compile,
     compare=compare_compile,
     from_scratch=False,
@@ -394,7 +409,7 @@ def _reference_features(case: Case, training=False, pool="mean", drop_last=False
 EXTRACT_FEATURES = Exercise(
     name="extract_features",
     cases=_feature_cases,
-    call=_call_features,
+    call=_own_work("extract_features", _call_features),
     reference=_reference_features,
     compare=close_arrays(rtol=1e-3, atol=1e-4),
     mistakes=[
@@ -455,24 +470,21 @@ def _call_training(fns: dict, case: Case) -> np.ndarray:
     return np.argmax(keras.ops.convert_to_numpy(model.predict(x_test, batch_size=100, verbose=0)), axis=1)
 
 
-def compare_accuracy(expected, got) -> str | None:
-    """None when the predicted labels got (N,) match the true ones often enough."""
-    expected = np.asarray(expected)
-    if isinstance(got, tuple) or np.shape(got) != expected.shape:
-        return f"expected {expected.shape[0]} predicted labels"
-    accuracy = float(np.mean(got == expected))
-    if accuracy >= TRAIN_ACCURACY_THRESHOLD:
-        return None
+def _training_advice(accuracy: float) -> str:
+    """Why a fine-tuned model fell below the threshold, from its accuracy on the held-out halves."""
     return (f"accuracy {accuracy:.1%} on the held-out bottom halves of the photos, below the threshold of "
             f"{TRAIN_ACCURACY_THRESHOLD:.0%} (chance is {1 / len(PATCH_PHOTOS):.0%}): train the head first (rate "
             "1e-3, the base frozen), then unfreeze_top, compile_for_fine_tuning and train a few more epochs; a high "
             "rate on the whole base or unfrozen BatchNormalization undoes what ImageNet taught it")
 
 
+compare_accuracy = accuracy_at_least(TRAIN_ACCURACY_THRESHOLD, _training_advice)
+
+
 TRAIN_TRANSFER_MODEL = Exercise(
     name="train_transfer_model",
     cases=_train_cases,
-    call=_call_training,
+    call=_own_work("train_transfer_model", _call_training),
     reference=lambda case: training_task(case.kwargs["seed"])[3],
     compare=compare_accuracy,
     from_scratch=False,

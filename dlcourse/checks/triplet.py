@@ -13,8 +13,6 @@ The retrieval metrics are NumPy exercises, checked against the definitions of th
 """
 from __future__ import annotations
 
-import dis
-import types
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -23,7 +21,7 @@ import numpy as np
 
 from dlcourse import metric_learning as ml
 
-from .core import HIDDEN, Case, CheckFailure, Exercise, Mistake, case_rng, checker, close_arrays
+from .core import HIDDEN, Case, CheckFailure, Exercise, Mistake, case_rng, checker, close_arrays, course_code_calls
 
 RTOL, ATOL = 1e-4, 1e-5  # loss values (float32 inputs)
 GRAD_RTOL, GRAD_ATOL = 1e-3, 1e-3  # gradients: float32 Gram matrices lose a few digits near zero distances
@@ -74,70 +72,11 @@ class MustRaise:
     reason: str
 
 
-# import_tensorflow is how notebooks get TensorFlow; the rest of dlcourse holds the reference implementations.
-ALLOWED_COURSE_CODE = "dlcourse.environment"
-
-
-def _module_of(value) -> str:
-    name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
-    return name if isinstance(name, str) else ""
-
-
-def _is_course_code(module: str) -> bool:
-    return module.split(".")[0] == "dlcourse" and not module.startswith(ALLOWED_COURSE_CODE)
-
-
-def _course_references(code: types.CodeType, namespace: dict) -> tuple[list[str], list[Callable]]:
-    """(references to dlcourse, functions of the same namespace it calls) of a code object and its nested ones.
-
-    Globals are resolved in the namespace, their attributes one level deep (``ml.triplet_loss``), imports by
-    the module they name.
-    """
-    found, helpers, last = [], [], None
-    for instruction in dis.get_instructions(code):
-        name = str(instruction.argval)
-        if instruction.opname == "IMPORT_NAME" and _is_course_code(name):
-            found.append(name)
-        elif instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
-            last = namespace.get(name)
-            if _is_course_code(_module_of(last)):
-                found.append(name)
-            elif isinstance(last, types.FunctionType):
-                helpers.append(last)
-            continue
-        elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and isinstance(last, types.ModuleType):
-            if _is_course_code(_module_of(getattr(last, name, None))):
-                found.append(f"{last.__name__}.{name}")
-        last = None
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            more, more_helpers = _course_references(const, namespace)
-            found, helpers = found + more, helpers + more_helpers
-    return found, helpers
-
-
-def _course_code(fn: Callable) -> list[str]:
-    """What fn (and the functions of its namespace it calls) reaches of dlcourse's reference implementations."""
-    if _is_course_code(_module_of(fn)):
-        return [f"{fn.__module__}.{getattr(fn, '__qualname__', fn)}"]
-    found, seen, todo = set(), set(), [fn]
-    while todo:
-        function = todo.pop()
-        code = getattr(function, "__code__", None)
-        if code is None or id(code) in seen:
-            continue
-        seen.add(id(code))
-        references, helpers = _course_references(code, getattr(function, "__globals__", {}))
-        found.update(references)
-        todo.extend(helper for helper in helpers if helper.__module__ == function.__module__)
-    return sorted(found)
-
-
 def _guarded(run: Callable[[dict, Case], object], name: str) -> Callable[[dict, Case], object]:
     """A call that rejects the course's own code and turns a bad-input case into RAISED / RETURNED / OTHER_ERROR."""
 
     def call(fns: dict, case: Case):
-        used = _course_code(fns[name])
+        used = course_code_calls(fns[name])
         if used:
             raise ValueError(f"{name} uses {', '.join(used)}: the course's reference implementations earn no "
                              "points; write the function with keras.ops / NumPy")
@@ -456,17 +395,15 @@ def _batch_call(name: str) -> Callable:
     return call
 
 
-def _distance_matrix(x, squared=False):
-    return _distance_variant()(x, squared=squared)
-
-
-def _masks(labels, dtype, self_positive=False):
-    """positive, negative masks (B, B) as float tensors; self_positive counts the diagonal as a positive."""
+def _distances_and_masks(labels, x, squared=False, self_positive=False):
+    """(distances (B, B), positive mask, negative mask) of a batch, the masks as float tensors of the distances'
+    dtype; self_positive counts the diagonal as a positive."""
     tf = _tensorflow()
+    d = _distance_variant()(x, squared=squared)
     labels = np.asarray(labels)
     same = labels[:, None] == labels[None, :]
     positive = same if self_positive else same & ~np.eye(len(labels), dtype=bool)
-    return tf.constant(positive, dtype), tf.constant(~same, dtype)
+    return d, tf.constant(positive, d.dtype), tf.constant(~same, d.dtype)
 
 
 def _batch_hard_variant(positive="farthest", negative="nearest", self_positive=False, sign=1.0, reduce="mean",
@@ -475,8 +412,7 @@ def _batch_hard_variant(positive="farthest", negative="nearest", self_positive=F
 
     def loss(labels, x, margin=ml.DEFAULT_MARGIN):
         tf = _tensorflow()
-        d = _distance_matrix(x, squared)
-        pos, neg = _masks(labels, d.dtype, self_positive)
+        d, pos, neg = _distances_and_masks(labels, x, squared, self_positive)
         if negative == "any":
             neg = 1 - tf.eye(tf.shape(x)[0], dtype=d.dtype)
         pick = {"farthest": ml._masked_max, "nearest": ml._masked_min}
@@ -526,8 +462,7 @@ def _semi_hard_variant(fallback="farthest", choose="semi_hard", self_positive=Fa
 
     def loss(labels, x, margin=ml.DEFAULT_MARGIN):
         tf = _tensorflow()
-        d = _distance_matrix(x, squared)
-        pos, neg = _masks(labels, d.dtype, self_positive)
+        d, pos, neg = _distances_and_masks(labels, x, squared, self_positive)
         n = d.shape[0]
         d_an = tf.broadcast_to(d[:, None, :], (n, n, n))
         negatives = tf.broadcast_to(neg[:, None, :], d_an.shape)
@@ -690,31 +625,26 @@ def _p1_variant(keep_self=False, farthest=False, majority=False):
     return metric
 
 
-METRIC_TOLERANCE = "atol=1e-6 (a fraction)"
+def _metric_exercise(name: str, salt: int, mistakes: list[Mistake]) -> Exercise:
+    """A retrieval metric exercise (NumPy, from scratch): the library's metric of that name is the reference."""
+    metric = getattr(ml, name)
+    return Exercise(name=name, cases=lambda which: _metric_cases(which, salt),
+                    reference=lambda case: metric(*case.args), compare=close_arrays(0, 1e-6),
+                    tolerance="atol=1e-6 (a fraction)", mistakes=mistakes)
 
-PRECISION_AT_1 = Exercise(
-    name="precision_at_1",
-    cases=lambda which: _metric_cases(which, 4),
-    reference=lambda case: ml.precision_at_1(*case.args),
-    compare=close_arrays(0, 1e-6),
-    tolerance=METRIC_TOLERANCE,
-    mistakes=[
+
+PRECISION_AT_1 = _metric_exercise(
+    "precision_at_1", 4, [
         Mistake("each image found itself (distance 0) as its nearest neighbour: leave the query out of its own "
                 "search (set the diagonal of the distance matrix to inf).", _p1_variant(keep_self=True)),
         Mistake("that is the farthest image: the nearest neighbour has the smallest distance (argmin), or the "
                 "largest similarity.", _p1_variant(farthest=True)),
         Mistake("that is a 3-nearest-neighbour vote; precision@1 looks at the single nearest image.",
                 _p1_variant(majority=True)),
-    ],
-)
+    ])
 
-MAP_AT_R = Exercise(
-    name="map_at_r",
-    cases=lambda which: _metric_cases(which, 5),
-    reference=lambda case: ml.map_at_r(*case.args),
-    compare=close_arrays(0, 1e-6),
-    tolerance=METRIC_TOLERANCE,
-    mistakes=[
+MAP_AT_R = _metric_exercise(
+    "map_at_r", 5, [
         Mistake("R counted the query itself: R is the number of *other* images of the query's class.",
                 _map_variant(r_rule="with_self")),
         Mistake("R came from the wrong class (the nearest neighbour's): R is the number of other images with the "
@@ -730,8 +660,7 @@ MAP_AT_R = Exercise(
                 "mean instead of counting 0.", _map_variant(skip_empty=False)),
         Mistake("each image found itself as its first neighbour: leave the query out of its own search.",
                 _map_variant(keep_self=True)),
-    ],
-)
+    ])
 
 EXERCISES = (TRIPLET_LOSS, PAIRWISE_DISTANCES, BATCH_HARD, SEMI_HARD, BUILD_EMBEDDING_NET, PRECISION_AT_1, MAP_AT_R)
 
