@@ -223,6 +223,16 @@ def through_an_own_helper(probs, k, method, labelled):
     return through_a_module_attribute(probs, k, method, labelled)
 
 
+class Reviewer:
+    @staticmethod
+    def pick(probs, k, method, labelled):
+        return quality.select_for_review(probs, k, method, labelled)
+
+
+def through_an_own_class(probs, k, method, labelled):
+    return Reviewer.pick(probs, k, method, labelled)
+
+
 def through_an_unresolvable_object(probs, k, method, labelled):
     course = __import__("dlcourse.quality").quality
     return course.select_for_review(probs, k, method, labelled)
@@ -249,6 +259,7 @@ def quiet_keras_only(probs, k, method, labelled):
     (lambda probs, k, method, labelled: quality.select_for_review(probs, k, method, labelled),
      ["quality.select_for_review"]),
     (through_an_own_helper, ["quality.select_for_review"]),
+    (through_an_own_class, ["quality.select_for_review"]),
     (pick_for_review, ["dlcourse.quality.selection.select_for_review"]),
 ])
 def test_calls_into_finds_the_reference_however_it_is_reached(function, found):

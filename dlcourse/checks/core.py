@@ -366,8 +366,8 @@ def references_found(fn: Callable, counts: Callable[[Reference], bool]) -> list[
     longest of each import: 'numpy.pad', not also 'numpy').
 
     fn itself counts as a reference (a library function passed as the answer), and so do the values of its
-    default arguments and closure cells. Helpers are the functions of fn's own module that it refers to (the
-    notebook's, in a check): they are scanned in turn, whatever their names.
+    default arguments and closure cells. Helpers are the functions and classes of fn's own module that it refers
+    to (the notebook's, in a check): they, and the classes' methods, are scanned in turn, whatever their names.
     """
     found: set[str] = set()
     itself = Reference(_qualified_name(fn), False, (fn,), in_code=False)
@@ -393,9 +393,26 @@ def _scan_function(fn: Callable, counts: Callable[[Reference], bool], found: set
     for reference in references:
         if counts(reference):
             found.add(reference.text)
-        elif reference.values and isinstance(reference.values[-1], types.FunctionType) \
-                and reference.values[-1].__module__ == fn.__module__:
-            _scan_function(reference.values[-1], counts, found, seen)
+        elif reference.values:
+            for helper in _own_functions(reference.values[-1], fn.__module__):
+                _scan_function(helper, counts, found, seen)
+
+
+def _own_functions(value: Any, module: str) -> list[Callable]:
+    """The functions to scan behind a value of the module: itself if it is a function (or a static or class
+    method), a class's own methods."""
+    if isinstance(value, type) and value.__module__ == module:
+        members = [_function_of(member) for member in vars(value).values()]
+        members += [accessor for member in members if isinstance(member, property)
+                    for accessor in (member.fget, member.fset, member.fdel)]
+        return [member for member in members if isinstance(member, types.FunctionType)]
+    value = _function_of(value)
+    return [value] if isinstance(value, types.FunctionType) and value.__module__ == module else []
+
+
+def _function_of(member: Any) -> Any:
+    """The function a staticmethod or classmethod wraps; any other value as it is."""
+    return member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
 
 
 def _bound_values(fn: Callable) -> list:
