@@ -233,9 +233,9 @@ def through_an_own_class(probs, k, method, labelled):
     return Reviewer.pick(probs, k, method, labelled)
 
 
-def through_an_unresolvable_object(probs, k, method, labelled):
-    course = __import__("dlcourse.quality").quality
-    return course.select_for_review(probs, k, method, labelled)
+def through_objects_made_at_run_time(probs, k, method, labelled):
+    package = __import__("dlcourse.quality")
+    return package.quality.selection.select_for_review(probs, k, method, labelled)
 
 
 def own_selection(probs, k, method, labelled):
@@ -279,9 +279,10 @@ def test_calls_into_counts_a_module_on_the_way_and_not_what_is_allowed():
         "quality.UNCERTAINTY_METHODS"]
 
 
-def test_calls_into_finds_bare_names_on_objects_it_cannot_resolve():
-    assert calls_into(through_an_unresolvable_object, REFERENCE) == []
-    assert calls_into(through_an_unresolvable_object, REFERENCE, names=("quality",)) == ["quality"]
+def test_calls_into_reads_names_on_objects_it_cannot_resolve_as_globals_and_by_the_names_given():
+    """package.quality: a global named quality is the reference module; selection only counts when named."""
+    assert calls_into(through_objects_made_at_run_time, REFERENCE) == ["quality"]
+    assert calls_into(through_objects_made_at_run_time, REFERENCE, names=("selection",)) == ["quality", "selection"]
 
 
 def test_library_calls_see_default_arguments_closures_and_library_functions_passed_as_the_answer():

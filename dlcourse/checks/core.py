@@ -366,8 +366,10 @@ def references_found(fn: Callable, counts: Callable[[Reference], bool]) -> list[
     longest of each import: 'numpy.pad', not also 'numpy').
 
     fn itself counts as a reference (a library function passed as the answer), and so do the values of its
-    default arguments and closure cells. Helpers are the functions and classes of fn's own module that it refers
-    to (the notebook's, in a check): they, and the classes' methods, are scanned in turn, whatever their names.
+    default arguments and closure cells, and the names the walk cannot resolve (an attribute of an object made
+    at run time), taken for the global of that name where there is one. Helpers are the functions and classes
+    of fn's own module that it refers to (the notebook's, in a check): they, and the classes' methods, are
+    scanned in turn, whatever their names.
     """
     found: set[str] = set()
     itself = Reference(_qualified_name(fn), False, (fn,), in_code=False)
@@ -389,7 +391,8 @@ def _scan_function(fn: Callable, counts: Callable[[Reference], bool], found: set
                   for imported, chain in chains]
     references += [Reference(_qualified_name(value), False, (value,), in_code=False) for value in _bound_values(fn)]
     written = {part for _, chain in chains for name in chain for part in name.split(".")}
-    references += [Reference(name, False, ()) for name in _code_names(code) - written]
+    references += [Reference(name, False, (namespace[name],) if name in namespace else ())
+                   for name in _code_names(code) - written]
     for reference in references:
         if counts(reference):
             found.add(reference.text)
