@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -88,13 +89,22 @@ class UpdateReport:
     unchanged: int = 0
     ignored: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    lite_written: bool = False
+    embedded: int = 0
+    embed_seconds: float = 0.0  # reading and embedding the new and changed files: wall clock
+    embed_cpu_seconds: float = 0.0  # the same in CPU seconds of this process (all its threads)
+    lite_seconds: float | None = None  # writing the LiteRT copy of the embedder, when this run did
 
     def summary(self) -> str:
         """One line for the command line."""
-        lite = "; wrote the LiteRT copy of the embedder for fast queries" if self.lite_written else ""
-        return (f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged, "
-                f"{len(self.skipped)} unreadable skipped, {self.ignored} other files ignored{lite}")
+        line = (f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged, "
+                f"{len(self.skipped)} unreadable skipped, {self.ignored} other files ignored")
+        if self.embedded:
+            rate = self.embedded / max(self.embed_seconds, 1e-9)
+            line += (f"; embedded {self.embedded} images in {self.embed_seconds:.1f} s ({rate:.1f} images/s, "
+                     f"{self.embed_cpu_seconds:.1f} s CPU)")
+        if self.lite_seconds is not None:
+            line += f"; wrote the LiteRT copy of the embedder for fast queries in {self.lite_seconds:.1f} s"
+        return line
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -196,8 +206,9 @@ def index_folder(folder, index_dir=None, embedder=None, batch_size: int = 32, re
     index.skipped = report.skipped
     save_index(index)
     if hasattr(embedder, "export_tflite") and lite_problem(index) is not None:
+        start = time.perf_counter()
         write_lite_copy(index, embedder)
-        report.lite_written = True
+        report.lite_seconds = time.perf_counter() - start
         save_index(index)
     return index, report
 
@@ -220,7 +231,7 @@ def write_lite_copy(index: SearchIndex, embedder) -> None:
 
 
 def lite_problem(index: SearchIndex) -> str | None:
-    """Why the index's LiteRT copy of its embedder cannot be used (None when it can): absent, stale, missing, altered."""
+    """Why the index's LiteRT copy of its embedder cannot be used, or None: absent, stale, missing, altered."""
     if not index.lite:
         return "this index has no LiteRT copy of its embedder (it was written by an older dlcourse)"
     if index.lite.get("embedder") != index.embedder:
@@ -281,6 +292,7 @@ def _embed_files(index: SearchIndex, folder: Path, todo: list[Entry], embedder, 
 
     size = embedder_image_size(embedder)
     since_save = 0
+    wall, cpu = time.perf_counter(), time.process_time()
     with tqdm(total=len(todo), unit="image", desc="embedding", disable=not progress or not todo) as bar:
         for start in range(0, len(todo), batch_size):
             batch, images = [], []
@@ -293,10 +305,12 @@ def _embed_files(index: SearchIndex, folder: Path, todo: list[Entry], embedder, 
             if images:
                 _append(index, batch, embedder(np.stack(images)))
                 since_save += len(batch)
+                report.embedded += len(batch)
             bar.update(len(todo[start:start + batch_size]))
             if since_save >= checkpoint_images:
                 save_index(index)
                 since_save = 0
+    report.embed_seconds, report.embed_cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _append(index: SearchIndex, entries: list[Entry], embeddings) -> None:
