@@ -14,7 +14,7 @@ from dlcourse.search import index as search_index
 from dlcourse.search.embedders import BackboneEmbedder, embedder_name
 from dlcourse.search.images import find_images, read_image
 from dlcourse.search.index import (IndexMismatch, SearchError, duplicate_groups, index_folder, load_index,
-                                   query_image)
+                                   query_embedder, query_image)
 from dlcourse.search.report import write_duplicate_report
 
 
@@ -146,6 +146,14 @@ def test_other_embedder_or_older_version_is_refused_with_the_fix(folder):
         load_index(index.directory)
     rebuilt, report = index_folder(folder, embedder=ThumbnailEmbedder(), rebuild=True, progress=False)
     assert report.added == len(rebuilt) and load_index(rebuilt.directory).embedder == "test/thumbnail8"
+
+
+def test_an_index_of_another_embedder_without_a_lite_copy_is_refused_without_a_note(folder, recwarn):
+    index, _ = index_folder(folder, embedder=ThumbnailEmbedder(), progress=False)
+    assert index.lite is None and query_embedder(index)[1] is None
+    with pytest.raises(IndexMismatch, match="built with the embedder 'test/thumbnail8'"):
+        query_image(index, index.file(0))
+    assert not recwarn.list
 
 
 def test_deleted_file_still_indexed_is_flagged_and_left_out_of_duplicates(folder, photos):

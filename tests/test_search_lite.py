@@ -89,11 +89,15 @@ def test_a_damaged_lite_copy_falls_back_with_a_note_and_reindexing_repairs_it(in
     assert not lite_file.exists(), "the damaged copy is removed once a new one is written"
 
 
-def test_an_index_from_before_lite_copies_still_answers(indexed, tmp_path):
+@pytest.mark.parametrize("record", [None, "embedder.tflite", {"file": "embedder.tflite"}])
+def test_an_index_from_before_lite_copies_or_with_a_malformed_record_still_answers(indexed, tmp_path, record):
     folder, index = copy_of(indexed, tmp_path)
     manifest_path = index.directory / MANIFEST
     manifest = json.loads(manifest_path.read_text())
-    del manifest["lite"]
+    if record is None:
+        del manifest["lite"]
+    else:
+        manifest["lite"] = record
     manifest_path.write_text(json.dumps(manifest))
     old = load_index(index.directory)
     with pytest.warns(UserWarning, match=r"no LiteRT copy of its embedder \(it was written by an older dlcourse\)"):

@@ -159,9 +159,9 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarr
             **build) -> list[Measurement]:
     """Build one index over vectors and search it at each effort: speed (batched and one at a time) and recall.
 
-    queries (Q, D) and their exact k nearest (Q, k); batch_queries: how many of them the batched timing uses
-    (default all; recall always uses all); build: nlist, hnsw_m, ef_construction for build_index. peak_mb is
-    the growth of the process's peak resident memory while building (NaN where Linux cannot tell).
+    queries (Q, D) and their exact k nearest (Q, k); batch_queries: how many of them the batched search (timed,
+    and scored for recall@10) uses, default all; build: nlist, hnsw_m, ef_construction for build_index.
+    peak_mb is the growth of the process's peak resident memory while building (NaN where Linux cannot tell).
     """
     with PeakMemory() as peak:
         cpu = time.process_time()
@@ -172,22 +172,24 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarr
     rows = []
     for effort in efforts:
         set_search_effort(index, effort)
-        _, _, found = search_speed(index, queries, k)
-        wall, wall_range, cpu_qps, cpu_range = _repeated_speed(index, timed, k, True, repeats)
+        wall, wall_range, cpu_qps, cpu_range, found = _repeated_speed(index, timed, k, True, repeats)
         with faiss_threads(1):
-            single_wall, single_range, single_cpu, _ = _repeated_speed(index, queries[:single_queries], k, False,
-                                                                       repeats)
+            single_wall, single_range, single_cpu, _, _ = _repeated_speed(index, queries[:single_queries], k, False,
+                                                                          repeats)
         rows.append(Measurement(kind, len(vectors), effort, build_s, megabytes, wall, single_wall,
-                                recall_against(found, exact), wall_range, single_range, index_settings(index),
+                                recall_against(found, exact[:len(timed)]), wall_range, single_range,
+                                index_settings(index),
                                 build_cpu_s, cpu_qps, single_cpu, cpu_range, peak.megabytes))
     return rows
 
 
 def _repeated_speed(index, queries, k, batched, repeats):
-    """search_speed repeated: (median wall q/s, its (min, max), median CPU-normalised q/s, its (min, max))."""
-    speeds = np.array([search_speed(index, queries, k, batched)[:2] for _ in range(repeats)])
+    """search_speed repeated: (median wall q/s, its (min, max), median CPU-normalised q/s, its (min, max), the
+    indices (Q, k) found)."""
+    runs = [search_speed(index, queries, k, batched) for _ in range(max(1, repeats))]
+    speeds = np.array([run[:2] for run in runs])
     (wall, wall_range), (cpu, cpu_range) = (_median_and_range(speeds[:, column]) for column in (0, 1))
-    return wall, wall_range, cpu, cpu_range
+    return wall, wall_range, cpu, cpu_range, runs[0][2]
 
 
 def _median_and_range(values: np.ndarray) -> tuple[float, tuple[float, float]]:

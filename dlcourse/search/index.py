@@ -1,9 +1,9 @@
 """A search index of a folder of photos, kept on disk: a FAISS index of embeddings plus a JSON manifest.
 
 The manifest lists every indexed file (path relative to the folder, size, modification time, sha256), the files
-that could not be read, the embedder's name and the vector size, and the LiteRT copy of the embedder (file name,
-sha256, image size) that answers queries without TensorFlow (:mod:`.lite`). Re-indexing embeds only new or changed files
-and drops deleted ones. Every save writes the vectors to a new file and then replaces the manifest that points
+that could not be read, the embedder's name and the vector size, and the LiteRT copy of the embedder (file
+name, sha256, image size) that answers queries without TensorFlow (:mod:`.lite`). Re-indexing embeds only new or
+changed files and drops deleted ones. Every save writes the vectors to a new file and then replaces the manifest that points
 to them (``os.replace``, atomic), so an interrupted run leaves the previous index intact and usable; indexing
 also saves every ``checkpoint_images`` new images, so a crash late in a long run keeps most of the work.
 """
@@ -143,7 +143,16 @@ def load_index(directory) -> SearchIndex:
                             f"{len(entries)} of size {manifest['dim']}; {rebuild_advice(directory)}.")
     vectors = stored.reconstruct_n(0, stored.ntotal) if stored.ntotal else np.zeros((0, stored.d), np.float32)
     return SearchIndex(directory, Path(manifest["root"]), manifest["embedder"], manifest["dim"], entries,
-                       vectors, [tuple(item) for item in manifest.get("skipped", [])], manifest.get("lite"))
+                       vectors, [tuple(item) for item in manifest.get("skipped", [])], _lite_record(manifest))
+
+
+def _lite_record(manifest: dict) -> dict | None:
+    """The manifest's record of the LiteRT copy of the embedder; None when there is none or it is malformed."""
+    record = manifest.get("lite")
+    fields = {"file": str, "sha256": str, "embedder": str, "image_size": int}
+    if isinstance(record, dict) and all(isinstance(record.get(key), kind) for key, kind in fields.items()):
+        return record
+    return None
 
 
 def save_index(index: SearchIndex) -> None:
@@ -356,6 +365,9 @@ def query_embedder(index: SearchIndex) -> tuple[object, str | None]:
     Keras embedder, with a note saying why and how to get the fast one back.
     """
     problem = lite_problem(index)
+    fallback = default_embedder()
+    if problem is not None and index.embedder != embedder_name(fallback):
+        return fallback, None  # built with another embedder from Python: check_embedder says what to do
     if problem is None:
         lite = index.lite
         try:
@@ -363,8 +375,8 @@ def query_embedder(index: SearchIndex) -> tuple[object, str | None]:
                                 lite["image_size"]), None
         except LiteModelError as err:
             problem = f"the LiteRT copy of the embedder cannot be used: {err}"
-    return default_embedder(), (f"note: {problem}; embedding the query with TensorFlow instead, which takes seconds "
-                                f"to start. `dlcourse search index {index.root}` writes the fast copy again.")
+    return fallback, (f"note: {problem}; embedding the query with TensorFlow instead, which takes seconds to start. "
+                      f"`dlcourse search index {index.root}` writes the fast copy again.")
 
 
 def query_image(index: SearchIndex, image_path, k: int = 5, embedder=None) -> list[Match]:
