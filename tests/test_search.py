@@ -81,6 +81,16 @@ def test_exif_orientation_is_applied(tmp_path):
     assert upright[0, 16, 0] > 0.8 and upright[31, 16, 1] > 0.8, "the red half is on top once turned upright"
 
 
+def test_a_large_sideways_jpeg_is_read_fast_upright_and_like_a_full_decode(tmp_path, photos):
+    upright = Image.fromarray((photos.images[0] * 255).round().astype(np.uint8)).resize((1200, 800))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "big.jpg"
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, exif=exif, quality=92)
+    reference = np.asarray(upright.resize((48, 48), Image.Resampling.BICUBIC), dtype=np.float32) / 255
+    assert np.abs(read_image(path, 48) - reference).mean() < 0.02
+
+
 def test_reindexing_embeds_only_new_and_changed_files_and_drops_deleted_ones(folder, photos):
     index_folder(folder, embedder=ThumbnailEmbedder(), progress=False)
     (folder / "img02.webp").unlink()

@@ -35,10 +35,16 @@ def find_images(folder: Path, exclude: Path | None = None) -> tuple[list[Path], 
     return found, ignored
 
 
-def open_upright(path: Path) -> Image.Image:
-    """A file as an RGB Pillow image turned the way its EXIF orientation says; ImageReadError if unreadable."""
+def open_upright(path: Path, at_least: int | None = None) -> Image.Image:
+    """A file as an RGB Pillow image turned the way its EXIF orientation says; ImageReadError if unreadable.
+
+    at_least: a JPEG may be decoded at 1/2, 1/4 or 1/8 of its size (Pillow's draft mode, much faster) as long as
+    both sides stay at least this long.
+    """
     try:
         with Image.open(path) as image:
+            if at_least:
+                image.draft("RGB", (at_least, at_least))
             image.load()
             return ImageOps.exif_transpose(image).convert("RGB")
     except READ_ERRORS as err:
@@ -46,15 +52,19 @@ def open_upright(path: Path) -> Image.Image:
 
 
 def read_image(path: Path, size: int) -> np.ndarray:
-    """A file as (size, size, 3) float32 in [0, 1]: upright, RGB, resized (bicubic) to a square."""
-    image = open_upright(path).resize((size, size), Image.Resampling.BICUBIC)
+    """A file as (size, size, 3) float32 in [0, 1]: upright, RGB, resized (bicubic) to a square.
+
+    Large photos are decoded and shrunk fast (JPEG draft mode, Pillow's reducing_gap) down to twice the size
+    first, which changes the result by well under one grey level.
+    """
+    image = open_upright(path, 2 * size).resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)
     return np.asarray(image, dtype=np.float32) / 255.0
 
 
 def thumbnail_jpeg(path: Path, side: int = 160) -> bytes | None:
     """A JPEG thumbnail (longest side `side`) of an image file, or None when it cannot be read."""
     try:
-        image = open_upright(path)
+        image = open_upright(path, side)
     except ImageReadError:
         return None
     image.thumbnail((side, side))
