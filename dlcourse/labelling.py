@@ -8,7 +8,10 @@ flight, two widgets on one file interleave whole lines, and opening the file aga
 stopped. Files of the older format (version 1: CSV lines ``item,label``) are converted, with a backup.
 
 :class:`LabellingWidget` shows a grid of images, each with the model's guess and confidence when there is one,
-and good / bad / skip buttons; undo, pages and progress above. An oracle answers through the same buttons
+and good / bad / skip buttons; undo, pages and progress above. Keyboard shortcuts work without custom JavaScript:
+a small text box (a stock ``ipywidgets.Text`` sending every keystroke) takes one key at a time — ``g`` / ``b`` /
+``s`` label the current image (the first one not labelled yet, outlined) good / bad / skip, ``u`` undoes — and
+clears itself after each key. An oracle answers through the same buttons
 (:meth:`LabellingWidget.answer`), so tests and graded cells run exactly what a person's clicks run.
 :func:`label_folder` labels a folder of one's own photos and :func:`export_labelled_folder` writes them as
 class sub-folders that :func:`dlcourse.datasets.load_image_folder` reads.
@@ -32,6 +35,7 @@ import numpy as np
 FORMAT = "dlcourse-labels"
 VERSION = 2
 SKIP = "skip"
+SKIP_KEY, UNDO_KEY = "s", "u"
 DEFAULT_CLASSES = ("good", "bad")
 EXPORT_MARK = ".dlcourse-export"
 INTERACTIVE_ENV = "DLCOURSE_INTERACTIVE"
@@ -48,6 +52,17 @@ class LabelsFileError(ValueError):
 def header_line(classes: Sequence[str]) -> str:
     """The first line of a labels file for these classes."""
     return json.dumps({"format": FORMAT, "version": VERSION, "classes": list(classes)}) + "\n"
+
+
+def shortcut_keys(classes: Sequence[str]) -> dict[str, str]:
+    """key -> label for the shortcut box: each class by its first letter ('g' good, 'b' bad) and 's' for skip.
+
+    When first letters clash or would take 's' or 'u', the classes get the digits 1, 2, ... instead (up to 9).
+    """
+    letters = [name[:1].lower() for name in classes]
+    if len(set(letters)) < len(letters) or {SKIP_KEY, UNDO_KEY} & set(letters) or not all(map(str.isalpha, letters)):
+        letters = [str(n) for n in range(1, min(len(classes), 9) + 1)]
+    return {**dict(zip(letters, classes)), SKIP_KEY: SKIP}
 
 
 def check_classes(classes: Sequence[str]) -> tuple[str, ...]:
@@ -263,6 +278,7 @@ class LabellingWidget:
     pool index); images -- the images, (N, H, W, 3) arrays or file paths, in the order of items;
     guesses / confidences -- the model's class index (N,) and its probability (N,), optional; notes -- optional
     text per image (e.g. why it is shown). Labels already in the file are shown and counted: reopening resumes.
+    The shortcut box (``key_box``) labels the current image, the first one not labelled yet: see shortcut_keys.
     """
 
     def __init__(self, store, items: Sequence[str], images, guesses=None, confidences=None, notes=None,
@@ -283,18 +299,26 @@ class LabellingWidget:
         self.progress = w.IntProgress(min=0, max=max(1, len(self.items)), description="labelled")
         self.status = w.HTML()
         self.status.add_class("dlcourse-status")
-        self.undo_button = w.Button(description="Undo", icon="undo", tooltip="take the last click back")
+        self.keys = shortcut_keys(self.store.classes)
+        self.key_of = {label: key for key, label in self.keys.items()}
+        self.undo_button = w.Button(description=f"Undo ({UNDO_KEY})", icon="undo", tooltip="take the last click back")
         self.undo_button.add_class("dlcourse-undo")
         self.undo_button.on_click(lambda _: self.undo())
         self.previous_button = w.Button(description="Previous page", icon="arrow-left")
         self.next_button = w.Button(description="Next page", icon="arrow-right")
         self.previous_button.on_click(lambda _: self.show_page(self.page - 1))
         self.next_button.on_click(lambda _: self.show_page(self.page + 1))
+        self.key_box = w.Text(value="", continuous_update=True, placeholder="click here, then type keys",
+                              layout=w.Layout(width="170px"))
+        self.key_box.add_class("dlcourse-keys")
+        self.key_box.observe(self.on_key_box, names="value")
+        self.key_help = w.HTML(self.legend())
         self.grid = w.GridBox(layout=w.Layout(grid_template_columns=f"repeat({columns}, {image_px + 24}px)",
                                               grid_gap="6px"))
         self.cards: dict[str, dict] = {}
         self.view = w.VBox([w.HBox([self.progress, self.status]),
-                            w.HBox([self.undo_button, self.previous_button, self.next_button]), self.grid])
+                            w.HBox([self.undo_button, self.previous_button, self.next_button]),
+                            w.HBox([self.key_box, self.key_help]), self.grid])
         first_open = next((i for i, item in enumerate(self.items) if item not in self.current), 0)
         self.page = -1
         self.show_page(first_open // page_size)
@@ -325,7 +349,8 @@ class LabellingWidget:
                                             object_fit="contain"))
             buttons = {}
             for label in (*self.store.classes, SKIP):
-                button = w.Button(description=label, layout=w.Layout(width="auto"),
+                key = f" ({self.key_of[label]})" if label in self.key_of else ""
+                button = w.Button(description=label + key, layout=w.Layout(width="auto"),
                                   tooltip=f"label {item} as {label}")
                 button.add_class(f"dlcourse-label-{label}")
                 button.on_click(lambda _, item=item, label=label: self.label(item, label))
@@ -345,9 +370,11 @@ class LabellingWidget:
         self.status.value = (f"<b>{done} / {len(self.items)}</b> labelled ({skipped} skipped) · page "
                              f"{self.page + 1} of {self.pages} · saved in <code>{self.store.path.name}</code>")
         self.undo_button.disabled = not self.undo_stack
+        current = self.cursor()
         for item, card in self.cards.items():
             label = self.current.get(item)
             card["state"].value = f"→ <b>{label}</b>" if label else "<i>not labelled</i>"
+            card["box"].layout.border = "3px solid #1f77b4" if item == current else "1px solid #ccc"
             for name, button in card["buttons"].items():
                 button.button_style = "info" if name == label else ""
 
@@ -375,6 +402,40 @@ class LabellingWidget:
         else:
             self.current[item] = previous
         self.refresh()
+
+    def cursor(self) -> str | None:
+        """The image the shortcut keys label: the first item not labelled yet (None when all are)."""
+        return next((item for item in self.items if item not in self.current), None)
+
+    def legend(self) -> str:
+        """The line next to the shortcut box: which key does what."""
+        keys = [f"<b>{key}</b> {label}" for key, label in self.keys.items()] + [f"<b>{UNDO_KEY}</b> undo"]
+        return " · ".join(keys) + " — for the outlined image"
+
+    def press(self, key: str) -> None:
+        """What one key in the shortcut box does: label the current image, or undo; then show the next one's page."""
+        key = key.lower()
+        if key not in (*self.keys, UNDO_KEY):
+            self.key_help.value = f"<b>{key}</b> is not a shortcut. {self.legend()}"
+            return
+        if key == UNDO_KEY:
+            self.undo()
+        elif self.cursor() is None:
+            self.key_help.value = f"Every image here is labelled; <b>{UNDO_KEY}</b> takes the last label back."
+            return
+        else:
+            self.label(self.cursor(), self.keys[key])
+        self.key_help.value = self.legend()
+        if self.cursor() is not None:
+            self.show_page(self.items.index(self.cursor()) // self.page_size)
+
+    def on_key_box(self, change: dict) -> None:
+        """A keystroke in the shortcut box: act on the last character typed, then clear the box."""
+        typed = change["new"]
+        if not typed:
+            return
+        self.key_box.value = ""
+        self.press(typed[-1])
 
     def click(self, item: str, label: str) -> None:
         """Press item's button for label, as a person would (the page holding it is shown first)."""

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from dlcourse.labelling import (SKIP, LabellingWidget, LabelsFileError, LabelStore, class_oracle,
-                                export_labelled_folder, label_folder, person_at_keyboard)
+                                export_labelled_folder, label_folder, person_at_keyboard, shortcut_keys)
 
 ITEMS = [f"img{i}" for i in range(7)]
 
@@ -59,11 +59,60 @@ def test_undo_takes_the_last_click_back_in_the_file_too(tmp_path, images):
 def test_the_buttons_carry_the_classes_a_browser_finds(tmp_path, images):
     widget = widget_on(tmp_path / "labels.jsonl", images)
     card = widget.card("img0")
-    assert [b.description for b in card["buttons"].values()] == ["good", "bad", SKIP]
+    assert [b.description for b in card["buttons"].values()] == ["good (g)", "bad (b)", "skip (s)"]
+    assert widget.undo_button.description == "Undo (u)"
     assert "dlcourse-label-bad" in card["buttons"]["bad"]._dom_classes
     card["buttons"]["bad"].click()
     assert widget.labelled() == {"img0": 1}
     assert "model: <b>good</b> (60%)" in widget.captions[0]
+
+
+def type_key(widget: LabellingWidget, typed: str) -> None:
+    """What the browser does on a keystroke in the shortcut box: send the box's whole new value."""
+    widget.key_box.value = widget.key_box.value + typed
+
+
+def test_keys_in_the_shortcut_box_label_the_outlined_image_and_clear_the_box(tmp_path, images):
+    path = tmp_path / "labels.jsonl"
+    widget = widget_on(path, images)
+    assert widget.cursor() == "img0" and widget.card("img0")["box"].layout.border.startswith("3px")
+    for typed, labels in (("g", {"img0": "good"}), ("B", {"img0": "good", "img1": "bad"}),
+                          ("s", {"img0": "good", "img1": "bad", "img2": SKIP})):
+        type_key(widget, typed)
+        assert LabelStore(path).labels() == labels and widget.key_box.value == ""
+    assert widget.cursor() == "img3" and widget.page == 1  # the next image's page is shown
+    assert widget.card("img3")["box"].layout.border.startswith("3px")
+    assert widget.card("img0")["box"].layout.border.startswith("1px")
+    type_key(widget, "u")
+    assert LabelStore(path).labels() == {"img0": "good", "img1": "bad"}
+    assert widget.cursor() == "img2" and widget.page == 0 and "2 / 7" in widget.status.value
+
+
+def test_keys_skip_what_is_labelled_and_unknown_keys_change_nothing(tmp_path, images):
+    path = tmp_path / "labels.jsonl"
+    widget = widget_on(path, images)
+    widget.click("img0", "bad")
+    type_key(widget, "g")
+    assert LabelStore(path).labels() == {"img0": "bad", "img1": "good"}
+    type_key(widget, "x")
+    assert "<b>x</b> is not a shortcut" in widget.key_help.value and widget.key_box.value == ""
+    assert LabelStore(path).labels() == {"img0": "bad", "img1": "good"}
+    widget.key_box.value = "bg"  # two keys sent together (typed faster than the box cleared): the last one counts
+    assert LabelStore(path).labels() == {"img0": "bad", "img1": "good", "img2": "good"}
+    widget.answer(class_oracle(np.zeros(len(ITEMS), int), items=ITEMS))
+    type_key(widget, "b")
+    assert "Every image here is labelled" in widget.key_help.value and widget.cursor() is None
+    assert LabelStore(path).labels()["img6"] == "good"
+
+
+def test_classes_whose_first_letters_clash_get_digit_keys(tmp_path, images):
+    assert shortcut_keys(("good", "bad")) == {"g": "good", "b": "bad", "s": SKIP}
+    assert shortcut_keys(("cat", "car", "dog")) == {"1": "cat", "2": "car", "3": "dog", "s": SKIP}
+    assert shortcut_keys(("sharp", "blurry")) == {"1": "sharp", "2": "blurry", "s": SKIP}
+    widget = LabellingWidget(LabelStore(tmp_path / "l.jsonl", ("cat", "car")), ITEMS[:2], images[:2])
+    type_key(widget, "2")
+    assert widget.store.labels() == {"img0": "car"}
+    assert [b.description for b in widget.card("img0")["buttons"].values()] == ["cat (1)", "car (2)", "skip (s)"]
 
 
 def test_reopening_resumes_where_the_person_stopped(tmp_path, images):

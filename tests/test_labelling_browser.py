@@ -1,4 +1,5 @@
-"""The labelling widget in a real browser: JupyterLab from the venv, headless Chromium, clicks, the labels file."""
+"""The labelling widget in a real browser: JupyterLab from the venv, headless Chromium, clicks and shortcut keys,
+the labels file."""
 from __future__ import annotations
 
 import json
@@ -135,6 +136,16 @@ def test_clicks_in_jupyterlab_land_in_the_labels_file(tmp_path, jupyterlab, brow
     del expected["photo2.png"]
     WebDriverWait(browser, 30).until(lambda _: labels_of(labels_file) == expected)
     WebDriverWait(browser, 30).until(lambda d: "2 / 4 labelled (0 skipped)" in
+                                     d.find_element("css selector", ".dlcourse-status").text)
+    # The shortcut box: one click to focus it, then keys label the outlined image (photo2, then photo3); u undoes.
+    box = browser.find_element("css selector", ".dlcourse-keys input")
+    box.click()
+    for key, change in (("g", {"photo2.png": "good"}), ("b", {"photo3.png": "bad"}), ("u", {"photo3.png": None})):
+        box.send_keys(key)
+        expected = {item: label for item, label in {**expected, **change}.items() if label is not None}
+        WebDriverWait(browser, 30).until(lambda _: labels_of(labels_file) == expected)
+        WebDriverWait(browser, 30).until(lambda _: box.get_attribute("value") == "")  # the box cleared itself
+    WebDriverWait(browser, 30).until(lambda d: "3 / 4 labelled (0 skipped)" in
                                      d.find_element("css selector", ".dlcourse-status").text)
 
 
