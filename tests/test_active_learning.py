@@ -9,7 +9,8 @@ import pytest
 from dlcourse.quality import (active_learning_round, expected_calibration_error, fit_logistic, fit_temperature,
                               handmade_features, label_oracle, labels_to_reach, review_batch, run_active_learning,
                               select_for_review, softmax, strategy_curve, suspected_label_errors, typical_samples,
-                              uncertainty_scores)
+                              uncertainty_scores, warm_logistic)
+from dlcourse.quality import features as quality_features
 
 
 def two_classes(n=200, dim=5, seed=0):
@@ -99,6 +100,38 @@ def test_strategy_curves_share_the_budgets():
         assert n_labels.tolist() == [20, 30, 40] and accuracy.shape == (3,)
     with pytest.raises(ValueError, match="unknown strategy"):
         strategy_curve("greedy", fit_logistic, x, y, x_test, y_test, 20, 10, 3)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        strategy_curve("typical+greedy", fit_logistic, x, y, x_test, y_test, 20, 10, 3)
+
+
+def test_typical_start_then_margin_begins_with_the_typical_samples(monkeypatch):
+    from dlcourse.quality import loop
+
+    x, y = two_classes(200)
+    x_test, y_test = two_classes(80, seed=2)
+    started_with = []
+    real = loop.run_active_learning
+    monkeypatch.setattr(loop, "run_active_learning",
+                        lambda *args, **kw: started_with.append((args[5], kw["method"])) or real(*args, **kw))
+    n_labels, accuracy = strategy_curve("typical+margin", fit_logistic, x, y, x_test, y_test, 20, 10, 3, seed=1)
+    assert n_labels.tolist() == [20, 30, 40] and accuracy.min() > 0.7
+    np.testing.assert_array_equal(started_with[0][0], typical_samples(x, 20, 1))
+    assert started_with[0][1] == "margin"
+
+
+def test_warm_logistic_standardises_with_the_pool_and_refits_every_round():
+    x, y = two_classes(300)
+    x = x * [1, 10, 100, 1000, 1e4]  # very different scales: the pool's statistics even them out
+    fit = warm_logistic(x, C=0.1)
+    first = fit(x[:20], y[:20]).named_steps["logisticregression"].coef_.copy()
+    model = fit(x[:200], y[:200])
+    assert not np.allclose(model.named_steps["logisticregression"].coef_, first)  # retrained on the new labels
+    np.testing.assert_allclose(model.named_steps["standardscaler"].mean_, x.mean(axis=0))
+    assert model.score(x[200:], y[200:]) > 0.85
+    reference = fit_logistic(x[:200], y[:200], C=0.1)
+    assert np.mean(model.predict(x[200:]) == reference.predict(x[200:])) > 0.95
+    with pytest.raises(ValueError, match="examples of both classes"):
+        fit(x[y == 0], y[y == 0])
 
 
 def test_cleanlab_finds_flipped_labels():
@@ -141,3 +174,37 @@ def test_handmade_features_see_blur_and_exposure():
     assert features.shape == (12, 16) and np.isfinite(features).all()
     assert (features[:4, 0] > features[4:8, 0]).all()  # laplacian variance drops with blur
     assert (features[:4, 5] > features[8:, 5]).all()  # mean brightness drops when darker
+
+
+def test_imagenet_features_are_cached_per_layers_and_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def fake(images, name, image_size, layers):
+        calls.append((image_size, layers))
+        return np.full((len(images), len(layers)), float(image_size), np.float32)
+
+    monkeypatch.setattr(quality_features, "mid_level_features", fake)
+    images = np.random.default_rng(0).uniform(size=(3, 16, 16, 3))
+    first = quality_features.imagenet_features(images)
+    assert first.shape == (3, len(quality_features.MID_LEVEL_LAYERS)) and len(calls) == 1
+    np.testing.assert_array_equal(quality_features.imagenet_features(images), first)
+    assert len(calls) == 1  # read back from the cache
+    quality_features.imagenet_features(images, image_size=128)
+    quality_features.imagenet_features(images, layers=("block4_add",))
+    assert len(calls) == 3 and len(list((tmp_path / "features").glob("*.npy"))) == 3
+    paths = {quality_features.features_cache_path(images.astype(np.float32), "efficientnet_lite0", size, layers)
+             for size, layers in ((96, ("block4_add",)), (96, ("block6_add",)), (128, ("block4_add",)),
+                                  (96, None))}
+    assert len(paths) == 4
+
+
+def test_mid_level_features_name_their_backbone_and_shape():
+    from dlcourse.environment import import_tensorflow
+
+    import_tensorflow()
+    images = np.random.default_rng(0).uniform(size=(2, 32, 32, 3))
+    features = quality_features.imagenet_features(images, image_size=48, cache=False)
+    assert features.shape == (2, 424) and features.dtype == np.float32 and np.isfinite(features).all()
+    with pytest.raises(ValueError, match="pass layers=None"):
+        quality_features.imagenet_features(images, name="mobilenet_v2", cache=False)

@@ -18,7 +18,8 @@ from .selection import UNCERTAINTY_METHODS, select_for_review, typical_samples
 
 RANDOM = "random"
 TYPICAL = "typical"
-STRATEGIES = (RANDOM, *UNCERTAINTY_METHODS, TYPICAL)
+TYPICAL_START = "typical+"  # a hybrid: typical samples as the first labels, then rounds of an uncertainty method
+STRATEGIES = (RANDOM, *UNCERTAINTY_METHODS, TYPICAL, TYPICAL_START + "margin")
 DEFAULT_C = 0.1  # inverse regularisation strength of the logistic regression on standardised features
 
 
@@ -40,6 +41,29 @@ def fit_logistic(x, y, C: float = DEFAULT_C):
     check_two_classes(y)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     return model.fit(np.asarray(x), np.asarray(y))
+
+
+def warm_logistic(x_all, C: float = DEFAULT_C):
+    """A fit function for the loop, (x (L, D), y (L,)) -> model, that standardises with the mean and spread of
+    x_all (N, D) (the whole pool's features: no labels needed) and starts each fit from the last one's weights.
+
+    Faster over many rounds than fit_logistic. The same model object is refitted and returned every time: use
+    each round's model before the next fit.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(np.asarray(x_all))
+    logistic = LogisticRegression(C=C, max_iter=2000, warm_start=True)
+    model = make_pipeline(scaler, logistic)
+
+    def fit(x, y):
+        check_two_classes(y)
+        logistic.fit(scaler.transform(np.asarray(x)), np.asarray(y))
+        return model
+
+    return fit
 
 
 def label_oracle(labels) -> Callable[[np.ndarray], np.ndarray]:
@@ -125,18 +149,24 @@ def strategy_curve(strategy: str, fit, x_pool, y_pool, x_test, y_test, start: in
     """(n_labels (R,), test accuracy (R,)) of one strategy in STRATEGIES, labels revealed by y_pool (N,).
 
     random / uncertainty strategies grow a random start of `start` labels by k per round; "typical" labels the
-    typical_samples of the pool at each of the same budgets (a fresh cold start per budget).
+    typical_samples of the pool at each of the same budgets (a fresh cold start per budget); "typical+<method>"
+    starts from the `start` typical samples and grows them by k per round with that uncertainty method.
     """
     if strategy == TYPICAL:
         budgets = start + k * np.arange(rounds)
         scores = [accuracy_at(fit, x_pool[rows], y_pool[rows], x_test, y_test)
                   for rows in (typical_samples(x_pool, int(b), seed) for b in budgets)]
         return budgets, np.array(scores)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}.")
-    initial = np.random.default_rng(seed).choice(len(x_pool), size=start, replace=False)
+    method = strategy.removeprefix(TYPICAL_START)
+    if method not in (RANDOM, *UNCERTAINTY_METHODS):
+        raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)} (or typical+ with "
+                         f"another of {', '.join(UNCERTAINTY_METHODS)}).")
+    if strategy.startswith(TYPICAL_START):
+        initial = typical_samples(x_pool, start, seed)
+    else:
+        initial = np.random.default_rng(seed).choice(len(x_pool), size=start, replace=False)
     history = run_active_learning(fit, x_pool, x_test, y_test, label_oracle(y_pool), initial, k, rounds,
-                                  method=strategy, seed=seed)
+                                  method=method, seed=seed)
     return learning_curve(history)
 
 
