@@ -160,11 +160,23 @@ def small_cnn(input_shape, num_classes):
     return keras.Sequential(stack, name="scratch_cnn")
 
 
-def fit_steps(model, x, y, steps, learning_rate, batch_size=16):
-    """Train a compiled-here model (Adam, sparse cross-entropy) for about `steps` gradient steps; returns it."""
-    epochs = max(1, round(steps * batch_size / len(x)))
+def fit_steps(model, x, y, steps, learning_rate, batch_size=16, seed=0):
+    """Compile model here (Adam, sparse cross-entropy) and train it for `steps` gradient steps on batches of
+    batch_size examples of (x, y), reshuffled (seed) on every pass; returns the model.
+
+    The steps run as one Keras epoch: with 10 labelled images, 150 steps would otherwise be 240 epochs, and
+    Keras' per-epoch bookkeeping would cost more than the training.
+    """
     compile_classifier(model, learning_rate)
-    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    rng = np.random.default_rng(seed)
+    passes = -(-steps * batch_size // len(x))
+    order = np.concatenate([rng.permutation(len(x)) for _ in range(passes)])
+
+    def batches():
+        for start in range(0, steps * batch_size, batch_size):
+            rows = order[start:start + batch_size]
+            yield x[rows], y[rows]
+    model.fit(batches(), steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
     return model
 
 
@@ -172,41 +184,59 @@ def scratch_accuracy(x_train, y_train, x_test, y_test, seed, steps=150) -> float
     """Test accuracy of small_cnn trained from random weights on (x_train, y_train)."""
     keras = _keras()
     keras.utils.set_random_seed(seed)
-    model = fit_steps(small_cnn(x_train.shape[1:], int(y_train.max()) + 1), x_train, y_train, steps, 3e-3)
-    return float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test))
+    model = fit_steps(small_cnn(x_train.shape[1:], int(y_train.max()) + 1), x_train, y_train, steps, 3e-3, seed=seed)
+    return accuracy_of(model, x_test, y_test)
 
 
-def top_inputs(backbone, images, batch_size=128) -> np.ndarray:
-    """What Lite0's top layers read (the last block's output, (N, h, w, 320)), computed once per image."""
+EXTRACTION_BATCH = 64  # images in the network at once: peak memory grows with it
+
+
+def layer_outputs(backbone, images, pooled=(), whole=(), batch_size=EXTRACTION_BATCH) -> tuple[dict, dict]:
+    """One pass of images (N, H, W, 3) through backbone, batch_size at a time, inference mode: ({name: (N, C)}
+    global-average pooled for each name in pooled, {name: (N, h, w, C)} for each name in whole), float32.
+
+    The pass is one compiled predict (tracing it costs about as much as a few hundred 64x64 images, calling the
+    network eagerly batch by batch costs more): pass every image that needs these layers at once.
+    """
     keras = _keras()
-    lower = keras.Model(backbone.input, backbone.get_layer(TOP_INPUT_LAYER).output)
-    return np.concatenate([keras.ops.convert_to_numpy(lower(images[i:i + batch_size], training=False))
-                           for i in range(0, len(images), batch_size)])
+    outputs = [keras.layers.GlobalAveragePooling2D()(backbone.get_layer(name).output) for name in pooled]
+    outputs += [backbone.get_layer(name).output for name in whole]
+    arrays = keras.Model(backbone.input, outputs).predict(images, batch_size=batch_size, verbose=0)
+    arrays = [np.asarray(array, np.float32) for array in (arrays if isinstance(arrays, (list, tuple)) else [arrays])]
+    return dict(zip(pooled, arrays[:len(pooled)])), dict(zip(whole, arrays[len(pooled):]))
 
 
 MID_LEVEL_LAYERS = ("block4_add", "block6_add", "block7_add", "block9_add", "block10_add")  # strides 8 and 16
 
 
-def pooled_layer_features(backbone, images, layer_names=MID_LEVEL_LAYERS, batch_size=128) -> np.ndarray:
-    """The named layers' outputs for images (N, H, W, 3), each global-average pooled, side by side: (N, sum C)."""
-    keras = _keras()
-    probe = keras.Model(backbone.input, [backbone.get_layer(name).output for name in layer_names])
-    batches = []
-    for start in range(0, len(images), batch_size):
-        outputs = probe(images[start:start + batch_size], training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        batches.append(np.concatenate([keras.ops.convert_to_numpy(keras.ops.mean(out, axis=(1, 2)))
-                                       for out in outputs], axis=1))
-    return np.concatenate(batches).astype(np.float32)
+def tasks_features(backbone, tasks, layers, with_top_inputs=False) -> dict:
+    """Frozen features of several tasks' x_train and x_test from one pass over all their images.
+
+    tasks: {task: dict with x_train (N, H, W, 3), x_test (M, H, W, 3)}; layers: {task: layer names}, pooled and
+    side by side. Returns {task: {'train': (N, D), 'test': (M, D)}}, plus 'top_train' / 'top_test' (what the top
+    layers read, TOP_INPUT_LAYER's output (N, h, w, 320)) when with_top_inputs.
+    """
+    parts = [(task, part) for task in tasks for part in ("train", "test")]
+    pooled, whole = layer_outputs(backbone, np.concatenate([tasks[task][f"x_{part}"] for task, part in parts]),
+                                  pooled=list(dict.fromkeys(name for names in layers.values() for name in names)),
+                                  whole=(TOP_INPUT_LAYER,) if with_top_inputs else ())
+    features, start = {task: {} for task in tasks}, 0
+    for task, part in parts:
+        rows = slice(start, start + len(tasks[task][f"x_{part}"]))
+        start = rows.stop
+        features[task][part] = np.concatenate([pooled[name][rows] for name in layers[task]], axis=1)
+        if with_top_inputs:
+            features[task][f"top_{part}"] = whole[TOP_INPUT_LAYER][rows]
+    return features
 
 
-def task_features(backbone, task, layer_names=MID_LEVEL_LAYERS) -> dict:
-    """pooled_layer_features of a task's x_train and x_test: {'train': (N, D), 'test': (M, D)}."""
-    return {part: pooled_layer_features(backbone, task[f"x_{part}"], layer_names) for part in ("train", "test")}
+def task_features(backbone, task, layer_names=MID_LEVEL_LAYERS, with_top_inputs=False) -> dict:
+    """tasks_features of one task: {'train': (N, D), 'test': (M, D)}, plus 'top_train' / 'top_test' if asked."""
+    return tasks_features(backbone, {"task": task}, {"task": layer_names}, with_top_inputs)["task"]
 
 
 def frozen_top_features(backbone, cached) -> np.ndarray:
-    """The backbone's pooled features (N, 1280) computed from its cached top_inputs (N, h, w, 320)."""
+    """The backbone's pooled features (N, 1280) computed from its cached TOP_INPUT_LAYER output (N, h, w, 320)."""
     keras = _keras()
     top = [backbone.get_layer(name) for name in ("top_conv", "top_bn", "top_activation")]
     x = cached
@@ -218,8 +248,9 @@ def frozen_top_features(backbone, cached) -> np.ndarray:
 def top_model(backbone, num_classes, batchnorm_trainable=False, dropout=0.2):
     """Lite0's top (1x1 conv to 1280, BN, ReLU6) with its ImageNet weights, plus GAP, dropout and a new head.
 
-    It reads top_inputs() of the backbone: fine-tuning these top layers on cached inputs is exactly fine-tuning
-    the top of the full network with everything below frozen (and no augmentation), at a fraction of the cost.
+    It reads the last block's output (TOP_INPUT_LAYER; the 'top_*' arrays of tasks_features): fine-tuning these
+    top layers on cached inputs is exactly fine-tuning the top of the full network with everything below frozen
+    (and no augmentation), at a fraction of the cost.
     """
     keras = _keras()
     layers = keras.layers
@@ -236,55 +267,98 @@ def top_model(backbone, num_classes, batchnorm_trainable=False, dropout=0.2):
     return model
 
 
-def fine_tune_top(backbone, cached_train, y_train, seed, head_steps=150, tune_steps=60, learning_rate=1e-3,
+def fine_tune_top(backbone, cached_train, y_train, seed, head_steps=100, tune_steps=40, learning_rate=1e-3,
                   batchnorm_trainable=False):
     """Train the head on the frozen top, then unfreeze the 1x1 conv (and BN if told) at learning_rate / 10."""
     keras = _keras()
     keras.utils.set_random_seed(seed)
     model = top_model(backbone, int(y_train.max()) + 1, batchnorm_trainable)
-    fit_steps(model, cached_train, y_train, head_steps, learning_rate)
+    fit_steps(model, cached_train, y_train, head_steps, learning_rate, seed=seed)
     for layer in model.fine_tune_layers:
         layer.trainable = True
-    return fit_steps(model, cached_train, y_train, tune_steps, learning_rate / FINE_TUNE_DIVISOR)
+    return fit_steps(model, cached_train, y_train, tune_steps, learning_rate / FINE_TUNE_DIVISOR, seed=seed + 1)
 
 
-def accuracy_of(model, x, y) -> float:
-    """Fraction of x whose most probable class is y."""
-    return float(np.mean(np.argmax(model.predict(x, verbose=0), axis=1) == y))
+def accuracy_of(model, x, y, batch_size=256) -> float:
+    """Fraction of x (N, ...) whose most probable class is y (N,); the model is called batch_size at a time."""
+    keras = _keras()
+    predicted = [np.argmax(keras.ops.convert_to_numpy(model(x[start:start + batch_size], training=False)), axis=1)
+                 for start in range(0, len(x), batch_size)]
+    return float(np.mean(np.concatenate(predicted) == y))
 
 
-def budget_table(task, imagenet, random=None, scratch_size=32, budgets=LABEL_BUDGETS, seeds=(0, 1), backbone=None,
-                 scratch_steps=150, scratch_budgets=None, fine_tune_budgets=None, more_features=None):
-    """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}, NaN where not run
-    (a method run at no budget is left out).
-
-    task: dict with x_train, y_train, x_test, y_test (images in [0, 1]); imagenet / random: pooled features of
-    the train and test images ({'train': (N, D), 'test': (M, D)}) from the pretrained and (optional) the random
-    backbone; more_features: {method: features} probed the same way; backbone plus task['top_train'] /
-    task['top_test'] (top_inputs) add the fine-tuned method. The probes run at every budget; the scratch CNN
-    and fine-tuning (seconds each) only at scratch_budgets / fine_tune_budgets (None: every budget).
-    """
+def resized(images, size) -> np.ndarray:
+    """images (N, H, W, 3) resized to (N, size, size, 3) with anti-aliasing, float32; unchanged if already so."""
     from skimage.transform import resize
 
-    small = {part: np.stack([resize(image, (scratch_size, scratch_size), anti_aliasing=True)
-                             for image in task[f"x_{part}"]]).astype(np.float32) for part in ("train", "test")}
-    probed = {"ImageNet features": imagenet, **({"random features": random} if random is not None else {}),
-              **(more_features or {})}
-    methods = list(probed) + ["scratch CNN"] + (["fine-tuned top"] if backbone is not None else [])
-    table = {method: np.full((len(budgets), len(seeds)), np.nan) for method in methods}
+    if images.shape[1:3] == (size, size):
+        return images
+    return np.stack([resize(image, (size, size), anti_aliasing=True) for image in images]).astype(np.float32)
+
+
+def scratch_trainer(task, size=32, steps=150, min_epochs=20):
+    """train(pick, seed) -> test accuracy, for budget_table: small_cnn from random weights on the task's images
+    resized to size, for max(steps, min_epochs passes over the picked images) steps of 16."""
+    x_train, x_test = resized(task["x_train"], size), resized(task["x_test"], size)
+
+    def train(pick, seed):
+        run = max(steps, min_epochs * len(pick) // 16)
+        return scratch_accuracy(x_train[pick], task["y_train"][pick], x_test, task["y_test"], seed, run)
+    return train
+
+
+def fine_tune_trainer(backbone, task, keep=None, **options):
+    """train(pick, seed) -> test accuracy, for budget_table: fine_tune_top (options passed on) on the task's
+    cached top inputs task['top_train'] / task['top_test'] (from tasks_features). keep: a dict that receives each trained
+    model under (labels per class, seed)."""
+    def train(pick, seed):
+        y_train = task["y_train"][pick]
+        model = fine_tune_top(backbone, task["top_train"][pick], y_train, seed, **options)
+        if keep is not None:
+            keep[len(pick) // len(np.unique(y_train)), seed] = model
+        return accuracy_of(model, task["top_test"], task["y_test"])
+    return train
+
+
+def head_trainer(features, task, steps=200, learning_rate=1e-3, dropout=0.2):
+    """train(pick, seed) -> test accuracy, for budget_table: a Keras head (dropout, Dense softmax) trained with Adam
+    on frozen pooled features {'train': (N, D), 'test': (M, D)}: the frozen base + new head of the recipe."""
+    keras = _keras()
+
+    def train(pick, seed):
+        keras.utils.set_random_seed(seed)
+        head = keras.Sequential([keras.Input(shape=features["train"].shape[1:]), keras.layers.Dropout(dropout),
+                                 keras.layers.Dense(int(task["y_train"].max()) + 1, activation="softmax")])
+        fit_steps(head, features["train"][pick], task["y_train"][pick], steps, learning_rate, seed=seed)
+        return accuracy_of(head, features["test"], task["y_test"])
+    return train
+
+
+def budget_table(task, probes, trainers=None, budgets=LABEL_BUDGETS, seeds=(0, 1), progress=None) -> dict:
+    """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}, NaN where not run.
+
+    task: dict with y_train (N,) and y_test (M,); probes: {method: {'train': (N, D), 'test': (M, D)}}, frozen
+    features each probed by a logistic regression at every budget (a fraction of a second each); trainers:
+    {method: (train, budgets_run)}, train(pick, seed) -> test accuracy after training on the examples pick,
+    run at budgets_run only (None: every budget; seconds each). The labelled examples of a (budget, seed) are
+    the same for every method. progress: a tqdm bar (anything with update(n)), told after every run.
+    """
+    trainers = trainers or {}
+    table = {method: np.full((len(budgets), len(seeds)), np.nan) for method in [*probes, *trainers]}
     y_train, y_test = task["y_train"], task["y_test"]
     for i, budget in enumerate(budgets):
         for j, seed in enumerate(seeds):
             pick = per_class_subset(y_train, budget, seed)
-            for method, features in probed.items():
+            for method, features in probes.items():
                 table[method][i, j] = probe_accuracy(features["train"][pick], y_train[pick], features["test"], y_test)
-            if scratch_budgets is None or budget in scratch_budgets:
-                table["scratch CNN"][i, j] = scratch_accuracy(small["train"][pick], y_train[pick], small["test"],
-                                                              y_test, seed, scratch_steps)
-            if backbone is not None and (fine_tune_budgets is None or budget in fine_tune_budgets):
-                model = fine_tune_top(backbone, task["top_train"][pick], y_train[pick], seed)
-                table["fine-tuned top"][i, j] = accuracy_of(model, task["top_test"], y_test)
-    return {method: scores for method, scores in table.items() if not np.isnan(scores).all()}
+            for method, (train, budgets_run) in trainers.items():
+                if budgets_run is None or budget in budgets_run:
+                    table[method][i, j] = train(pick, seed)
+                    if progress is not None:
+                        progress.update(1)
+            if progress is not None:
+                progress.update(len(probes))
+    return table
 
 
 def plot_budget_tables(tables, budgets=LABEL_BUDGETS, chance=None):
@@ -316,31 +390,29 @@ def format_budget_table(table, budgets=LABEL_BUDGETS) -> str:
     def cell(scores):
         if np.isnan(scores).all():
             return f"{'-':>17s}"
-        return f"{np.median(scores):.2f} [{scores.min():.2f}-{scores.max():.2f}]".rjust(17)
-    header = f"{'labels per class':20s}" + "".join(f"{b:>17d}" for b in budgets)
-    return "\n".join([header] + [f"{method:20s}" + "".join(cell(row) for row in scores)
+        return f"{np.nanmedian(scores):.2f} [{np.nanmin(scores):.2f}-{np.nanmax(scores):.2f}]".rjust(17)
+    width = max(len("labels per class"), *map(len, table)) + 1
+    header = "labels per class".ljust(width) + "".join(f"{b:>17d}" for b in budgets)
+    return "\n".join([header] + [method.ljust(width) + "".join(cell(row) for row in scores)
                                   for method, scores in table.items()])
 
 
-def batchnorm_drift(backbone, cached_train, y_train, cached_test, y_test, seeds=(0, 1, 2)):
-    """The BatchNorm pitfall, measured: fine-tune the top with its BN frozen vs trainable (training mode in fit).
+def batchnorm_drift(backbone, models, x_test, y_test) -> dict:
+    """The BatchNorm pitfall, measured on fine-tuned top models (fine_tune_top), e.g. BN frozen vs trainable.
 
-    Returns {setting: dict(accuracy=(S,), mean_shift=(S,), var_shift=(S,))}: test accuracy, and how far the BN
-    layer's moving mean and variance moved from ImageNet's (mean absolute change, relative to ImageNet's spread).
+    models: {setting: [model, ...]} (one per seed); x_test: their inputs (TOP_INPUT_LAYER's output). Returns {setting:
+    dict(accuracy=(S,), mean_shift=(S,), var_shift=(S,))}: test accuracy, and how far each model's top BN layer's
+    moving mean and variance moved from ImageNet's (mean absolute change, relative to ImageNet's spread).
     """
     imagenet_mean, imagenet_var = backbone.get_layer("top_bn").get_weights()[2:]
     spread = float(np.sqrt(imagenet_var).mean())
     results = {}
-    for label, trainable in (("BN frozen (inference mode)", False), ("BN trainable (training mode)", True)):
-        scores = {"accuracy": [], "mean_shift": [], "var_shift": []}
-        for seed in seeds:
-            model = fine_tune_top(backbone, cached_train, y_train, seed, batchnorm_trainable=trainable,
-                                  tune_steps=100)
-            mean, var = model.get_layer("top_bn").get_weights()[2:]
-            scores["accuracy"].append(accuracy_of(model, cached_test, y_test))
-            scores["mean_shift"].append(float(np.abs(mean - imagenet_mean).mean()) / spread)
-            scores["var_shift"].append(float(np.abs(var - imagenet_var).mean() / imagenet_var.mean()))
-        results[label] = {key: np.array(value) for key, value in scores.items()}
+    for setting, trained in models.items():
+        moved = [model.get_layer("top_bn").get_weights()[2:] for model in trained]
+        results[setting] = {
+            "accuracy": np.array([accuracy_of(model, x_test, y_test) for model in trained]),
+            "mean_shift": np.array([np.abs(mean - imagenet_mean).mean() / spread for mean, _ in moved]),
+            "var_shift": np.array([np.abs(var - imagenet_var).mean() / imagenet_var.mean() for _, var in moved])}
     return results
 
 
