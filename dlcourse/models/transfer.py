@@ -309,8 +309,8 @@ def scratch_trainer(task, size=32, steps=150, min_epochs=20):
 
 def fine_tune_trainer(backbone, task, keep=None, **options):
     """train(pick, seed) -> test accuracy, for budget_table: fine_tune_top (options passed on) on the task's
-    cached top inputs task['top_train'] / task['top_test'] (from tasks_features). keep: a dict that receives each trained
-    model under (labels per class, seed)."""
+    cached top inputs task['top_train'] / task['top_test'] (from tasks_features). keep: a dict that receives
+    each trained model under (labels per class, seed)."""
     def train(pick, seed):
         y_train = task["y_train"][pick]
         model = fine_tune_top(backbone, task["top_train"][pick], y_train, seed, **options)
