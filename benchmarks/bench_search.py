@@ -35,7 +35,7 @@ TARGET_RECALL_AT_1 = 0.95
 TARGET_IVF_QPS, TARGET_IVF_RECALL = 10_000, 0.95
 EFFORTS = {"exact": (1,), "ivf": (1, 2, 4, 8, 16, 32), "hnsw": (16, 32, 64, 128)}
 IVF_NLISTS = [1024, 2048, 4096]
-HNSW_BUILDS = [(ann.HNSW_NEIGHBOURS, ann.HNSW_EF_CONSTRUCTION), (8, 20)]  # the default and a smaller build
+HNSW_BUILDS = [(ann.HNSW_NEIGHBOURS, ann.HNSW_EF_CONSTRUCTION)]  # 8:20 builds in half the time, recall@10 <= 0.88
 EXACT_TIMED_QUERIES = 1000  # exact search costs Q x N x D: 1,000 queries time it well enough
 DATA_NOTE = ("Data: unit vectors around 256 Gaussian clusters in a 16-dimensional latent space, mapped to 128 "
              "dimensions plus noise (ann.clustered_vectors), like embeddings with few meaningful directions; the "
