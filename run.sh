@@ -85,6 +85,6 @@ case "${1:-}" in
            PATH="$PWD/../$VENV/bin:$PATH" exec "../$VENV/bin/jupyter" lab --ServerApp.default_url=/formgrader $(as_root_flag) "${@:2}" ;;
     demo)  setup; "$VENV/bin/dlcourse" demo ;;
     test)  setup; "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "${@:2}" ;;
-    bench) setup; for bench in notebooks data architectures grading transfer active_learning search triplet; do "$VENV/bin/python" "benchmarks/bench_$bench.py"; done ;;
+    bench) setup; for bench in notebooks data architectures grading transfer active_learning search photo_search triplet; do "$VENV/bin/python" "benchmarks/bench_$bench.py"; done ;;
     *) sed -n '2,8p' "$0" | sed 's/^# //'; exit 2 ;;
 esac
