@@ -24,13 +24,14 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+
+from dlcourse.files import write_text_atomically
 
 FORMAT = "dlcourse-labels"
 VERSION = 2
@@ -73,16 +74,6 @@ def check_classes(classes: Sequence[str]) -> tuple[str, ...]:
     return classes
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace path's content with text: a temporary file in the same folder, fsync'ed, renamed over it."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
-
-
 class LabelStore:
     """The labels of one labels file (path), for the given classes (default: the file's, else good / bad).
 
@@ -95,7 +86,7 @@ class LabelStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.locked():
             if not self.path.exists() or self.path.stat().st_size == 0:
-                write_atomically(self.path, header_line(check_classes(classes or DEFAULT_CLASSES)))
+                write_text_atomically(self.path, header_line(check_classes(classes or DEFAULT_CLASSES)))
             else:
                 self.repair_or_upgrade()
         found = self.read_header()
@@ -161,7 +152,7 @@ class LabelStore:
         shutil.copy2(self.path, backup)
         now = time.time()
         records = [json.dumps({"item": item.strip(), "label": label.strip(), "time": now}) + "\n" for item, label in rows]
-        write_atomically(self.path, header_line(classes) + "".join(records))
+        write_text_atomically(self.path, header_line(classes) + "".join(records))
         warnings.warn(f"{self.path} was written by an older version (format 1); its {len(records)} labels were "
                       f"converted to format {VERSION} (the original is kept in {backup}).", UserWarning, stacklevel=4)
 

@@ -20,7 +20,6 @@ import importlib.util
 import os
 import pickle
 import struct
-import tempfile
 import urllib.error
 from functools import lru_cache
 from importlib.resources import files
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .backend import keras_module as _keras
+from ..files import replacing
 
 LITE0 = "efficientnet_lite0"
 LITE0_WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
@@ -377,13 +377,8 @@ def write_lite0_cache(model) -> Path:
     load_torch_state(model, read_legacy_torch_file(lite0_weights_path()))
     target = lite0_cache_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{LITE0}.", suffix=".weights.h5")
-    os.close(handle)
-    try:
-        model.save_weights(temporary, overwrite=True)
-        os.replace(temporary, target)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with replacing(target, suffix=".weights.h5") as temporary:
+        model.save_weights(str(temporary), overwrite=True)
     return target
 
 

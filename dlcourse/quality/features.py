@@ -13,13 +13,12 @@ cross-validates a point better at twice the CPU time and 2 GB of memory; standar
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from dlcourse.models.transfer import MID_LEVEL_LAYERS
+from dlcourse.files import replacing
 
 IMAGENET_SIZE = 96  # the 64-pixel patches upsampled: the mid-level blocks then see blur and JPEG blocks larger
 MID_LEVEL_BATCH = 32  # images in the network at once: the activations of upsampled patches take memory
@@ -158,8 +157,6 @@ def imagenet_features(images, name: str = "efficientnet_lite0", image_size=IMAGE
         features = mid_level_features(images, name, image_size, layers)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npy")
-        with os.fdopen(handle, "wb") as out:
+        with replacing(path) as temporary, temporary.open("wb") as out:
             np.save(out, features)
-        os.replace(temporary, path)
     return features

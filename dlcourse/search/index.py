@@ -10,8 +10,6 @@ also saves every ``checkpoint_images`` new images, so a crash late in a long run
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import uuid
 import warnings
@@ -22,6 +20,7 @@ import faiss
 import numpy as np
 
 from .embedders import default_embedder, embedder_image_size, embedder_name
+from ..files import replacing, write_bytes_atomically
 from ..models.backbones import sha256_of
 from .images import ImageReadError, find_images, read_image
 from .lite import LITE_PREFIX, LITE_SUFFIX, LiteEmbedder, LiteModelError
@@ -159,30 +158,16 @@ def save_index(index: SearchIndex) -> None:
     """Write the vectors to a new file, then atomically point the manifest at it; old vector files go last."""
     index.directory.mkdir(parents=True, exist_ok=True)
     vectors_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"
-    _atomic_write(index.directory / vectors_file, faiss.serialize_index(index.faiss_index()).tobytes())
+    write_bytes_atomically(index.directory / vectors_file, faiss.serialize_index(index.faiss_index()).tobytes())
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": index.embedder, "dim": index.dim,
                 "root": str(index.root), "vectors_file": vectors_file,
                 "entries": [asdict(entry) for entry in index.entries], "skipped": [list(s) for s in index.skipped],
                 "lite": index.lite}
-    _atomic_write(index.directory / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
+    write_bytes_atomically(index.directory / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
     keep = {vectors_file, index.lite["file"] if index.lite else None}
     for old in [*index.directory.glob("vectors-*.faiss"), *index.directory.glob(f"{LITE_PREFIX}*{LITE_SUFFIX}")]:
         if old.name not in keep:
             old.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write data to a temporary file beside path, flush it to disk, then rename it over path."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -228,13 +213,8 @@ def write_lite_copy(index: SearchIndex, embedder) -> None:
     The index is saved before this runs, so a failed conversion loses nothing; queries then use TensorFlow.
     """
     name = f"{LITE_PREFIX}{uuid.uuid4().hex[:12]}{LITE_SUFFIX}"
-    handle, temporary = tempfile.mkstemp(dir=index.directory, prefix=f".{name}.")
-    os.close(handle)
-    try:
-        embedder.export_tflite(temporary)
-        os.replace(temporary, index.directory / name)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with replacing(index.directory / name) as temporary:
+        embedder.export_tflite(str(temporary))
     index.lite = {"file": name, "sha256": sha256_of(index.directory / name), "embedder": index.embedder,
                   "image_size": embedder_image_size(embedder)}
 
