@@ -116,7 +116,10 @@ def test_a_run_stopped_by_the_course_cell_is_not_graded_and_never_a_zero_in_the_
                          Options(workers=1, limits=slow_setup))
     (alice,) = result.results
     assert not alice.graded
-    assert alice.reasons()[0].startswith("not graded, retry: the run ended in the course's own cell")
+    reason = alice.reasons()[0]
+    # the kernel's own timer or the watcher's CPU count stops the cell first, depending on the machine's load:
+    # either way a retry that blames the course's cell
+    assert reason.startswith("not graded, retry: ") and "the course's own cell" in reason, reason
     table = format_table(result)
     assert "alice    not graded" in table and "run the same command again" in table
     with Gradebook(course.db_url) as gradebook, pytest.raises(MissingEntry):
