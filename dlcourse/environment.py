@@ -32,8 +32,9 @@ def require_python() -> None:
 
 
 @contextlib.contextmanager
-def _stderr_captured():
-    """Send file descriptor 2 to a temporary file for the block; yields a function returning its text."""
+def stderr_captured():
+    """Send file descriptor 2 (native code's stderr too) to a temporary file for the block; yields a function
+    returning its text."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as sink:
@@ -55,7 +56,7 @@ def import_tensorflow():
     """
     require_python()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _stderr_captured() as captured:
+    with stderr_captured() as captured:
         try:
             import absl.logging
             import keras

@@ -7,13 +7,12 @@ FAISS and ``ai_edge_litert``; this module imports nothing heavier.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..environment import stderr_captured
 from ..models.backbones import sha256_of
 
 LITE_PREFIX = "embedder-"
@@ -58,23 +57,10 @@ class LiteEmbedder:
                              f"got shape {images.shape}")
         if self._batch != len(images):
             self.interpreter.resize_tensor_input(self._input, images.shape)
-            with _native_stderr_silenced():  # LiteRT announces its CPU delegate on stderr
+            with stderr_captured():  # LiteRT announces its CPU delegate on stderr
                 self.interpreter.allocate_tensors()
             self._batch = len(images)
         self.interpreter.set_tensor(self._input, images)
         self.interpreter.invoke()
         return np.array(self.interpreter.get_tensor(self._output), dtype=np.float32)
 
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Meanwhile, what native code writes to file descriptor 2 goes to /dev/null (Python errors still raise)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
