@@ -525,6 +525,17 @@ def pooled_backbone(name, image_size):
     return pretrained_backbone(name, shape, pooling="avg")
 
 
+def bilinear_resized(images: np.ndarray, size) -> np.ndarray:
+    """images (N, H, W, 3) in [0, 1] resized (bilinear) to (N, size, size, 3), kept in [0, 1].
+
+    Returned unchanged when size is None or the images already have that size.
+    """
+    if size is None or images.shape[1:3] == (size, size):
+        return images
+    resize = _keras().layers.Resizing(size, size, interpolation="bilinear")
+    return np.clip(np.asarray(resize(images)), 0.0, 1.0)
+
+
 def image_features(images, name=LITE0, image_size=None, batch_size=64) -> np.ndarray:
     """Global-average-pooled ImageNet features of images [0, 1] (N, H, W, 3): float32 (N, C), C = 1280 for Lite0.
 
@@ -534,13 +545,9 @@ def image_features(images, name=LITE0, image_size=None, batch_size=64) -> np.nda
     images = check_images(images)
     check_backbone_name(name)
     model = pooled_backbone(name, image_size)
-    resize = None
-    if image_size is not None and images.shape[1:3] != (image_size, image_size):
-        resize = _keras().layers.Resizing(image_size, image_size, interpolation="bilinear")
     out = []
     for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size]
-        batch = np.clip(np.asarray(resize(batch)), 0.0, 1.0) if resize is not None else batch
+        batch = bilinear_resized(images[start:start + batch_size], image_size)
         out.append(np.asarray(model(batch, training=False), dtype=np.float32))
     if not out:
         return np.zeros((0, pooled_backbone(name, image_size).output_shape[-1]), np.float32)

@@ -104,26 +104,16 @@ def features_cache_path(images: np.ndarray, name: str, image_size, layers) -> Pa
     return cache_dir() / "features" / f"{name}_{image_size or 'native'}_{where}_{digest}.npy"
 
 
-def resized(images: np.ndarray, image_size) -> np.ndarray:
-    """images (N, H, W, 3) resized (bilinear) to (N, image_size, image_size, 3); unchanged when already that size."""
-    if image_size is None or images.shape[1:3] == (image_size, image_size):
-        return images
-    from dlcourse.models.backend import keras_module
-
-    resize = keras_module().layers.Resizing(image_size, image_size, interpolation="bilinear")
-    return np.clip(np.asarray(resize(images)), 0.0, 1.0)
-
-
 def mid_level_features(images, name: str, image_size, layers, batch_size: int = MID_LEVEL_BATCH) -> np.ndarray:
     """The named blocks' outputs for images (N, H, W, 3) resized to image_size, each global-average pooled, side by
     side: (N, sum C) float32. One pass, batch_size images in the network at once."""
-    from dlcourse.models.backbones import LITE0, check_images, pretrained_backbone
+    from dlcourse.models.backbones import LITE0, bilinear_resized, check_images, pretrained_backbone
     from dlcourse.models.transfer import layer_outputs
 
     if name != LITE0:
         raise ValueError(f"layers={list(layers)} names blocks of {LITE0!r}; for {name!r} pass layers=None (its "
                          "pooled top features).")
-    images = resized(check_images(images), image_size)
+    images = bilinear_resized(check_images(images), image_size)
     pooled, _ = layer_outputs(pretrained_backbone(name, images.shape[1:]), images, pooled=layers,
                               batch_size=batch_size)
     return np.concatenate([pooled[layer] for layer in layers], axis=1)

@@ -38,14 +38,15 @@ class BackboneEmbedder:
         return f"BackboneEmbedder({self.name!r})"
 
     def __call__(self, images) -> np.ndarray:
-        if self.layer is None:
-            from dlcourse.models.backbones import image_features
+        from dlcourse.models.backbones import bilinear_resized, image_features
 
+        if self.layer is None:
             return image_features(images, self.backbone, self.image_size, self.batch_size)
         images = np.asarray(images, dtype=np.float32)
         model = self.network()
-        out = [np.asarray(model(_resized(images[start:start + self.batch_size], self.image_size), training=False))
-               for start in range(0, len(images), self.batch_size)]
+        batches = (bilinear_resized(images[start:start + self.batch_size], self.image_size)
+                   for start in range(0, len(images), self.batch_size))
+        out = [np.asarray(model(batch, training=False)) for batch in batches]
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
     def network(self):
@@ -83,15 +84,6 @@ def _pooled_model(backbone: str, layer: str | None, image_size: int):
     net = pretrained_backbone(backbone, input_shape=(image_size, image_size, 3))
     pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(net.get_layer(layer).output)
     return keras.Model(net.input, pooled, name=f"{backbone}_{layer}_avg")
-
-
-def _resized(images: np.ndarray, size: int) -> np.ndarray:
-    """images (N, H, W, 3) resized (bilinear) to (N, size, size, 3), kept in [0, 1]."""
-    if images.shape[1:3] == (size, size):
-        return images
-    from dlcourse.models import keras_module
-
-    return np.clip(np.asarray(keras_module().layers.Resizing(size, size)(images)), 0.0, 1.0)
 
 
 def default_embedder() -> BackboneEmbedder:
