@@ -499,12 +499,26 @@ def _resolve_chain(imported: bool, chain: tuple[str, ...], namespace: dict) -> l
 
 
 def _module_of(value: Any) -> str:
-    """The module a value lives in ('numpy' for np.pad, its own name for a module); '' when it says none."""
+    """The module a value lives in ('numpy' for np.pad, its own name for a module, 'scipy.special' for the ufunc
+    expit, which does not say); '' when it says none."""
     try:
         module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
     except Exception:  # a student's object that refuses
         return ""
+    if not module and isinstance(value, np.ufunc):
+        return _exporting_module(value)
     return module if isinstance(module, str) else ""
+
+
+def _exporting_module(ufunc: np.ufunc) -> str:
+    """The shallowest loaded library module (under LIBRARY_ROOTS, the course's code aside) whose namespace holds
+    ufunc under its own name, e.g. 'scipy.special' for expit; '' if none. A ufunc made outside NumPy has no
+    __module__. Namespaces are read directly, so that looking never loads a lazily loaded package."""
+    libraries = [root for root in LIBRARY_ROOTS if root not in COURSE_CODE]
+    holders = [name for name, module in list(sys.modules.items())
+               if _under(name, libraries) and isinstance(getattr(module, "__dict__", None), dict)
+               and module.__dict__.get(ufunc.__name__) is ufunc]
+    return min(holders, key=lambda name: (name.count("."), name), default="")
 
 
 def _qualified_name(value: Any) -> str:
@@ -512,7 +526,7 @@ def _qualified_name(value: Any) -> str:
     if isinstance(value, types.ModuleType):
         return value.__name__
     try:
-        qualname = getattr(value, "__qualname__", None)
+        qualname = value.__name__ if isinstance(value, np.ufunc) else getattr(value, "__qualname__", None)
     except Exception:  # a student's object that refuses
         qualname = None
     if not isinstance(qualname, str):
