@@ -28,7 +28,6 @@ BUDGETS = (20, 50, 100, 500)
 START, STEP, ROUNDS = 20, 20, 30  # the strategy curves: 20, 40, ... 600 labels
 TYPICAL_ROUNDS = 10  # "typical" runs one k-means per budget: budgets up to 200 labels
 SHOWN_AT = (100, 200, 400)
-C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 RESULTS = "active_learning.txt"
 
 
@@ -57,19 +56,6 @@ def quality_data():
     pool, test = quality.split == "train", quality.split == "test"
     return quality, pool, test, {"ImageNet": imagenet_features(quality.images),
                                  "hand-made": handmade_features(quality.images)}
-
-
-def chosen_c(x, y, photos) -> tuple[float, float]:
-    """(C, accuracy): the C of C_GRID with the best 5-fold cross-validated accuracy, folds split by photo."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    scores = {C: cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000)), x, y,
-                                 groups=photos, cv=GroupKFold(5)).mean() for C in C_GRID}
-    best = max(scores, key=scores.get)
-    return best, scores[best]
 
 
 def summary(values) -> str:
@@ -175,6 +161,8 @@ def main(argv=None) -> None:
 
 def run(args) -> None:
     """All the tables, printed and saved."""
+    from dlcourse.models.transfer import STRENGTH_GRID, cross_validated_strength
+
     started, wall = time.process_time(), time.perf_counter()
     report = Report()
     quality, pool, test, features = quality_data()
@@ -182,10 +170,10 @@ def run(args) -> None:
     report(f"Image-quality set: {pool.sum()} pool patches from {len(set(quality.source[pool]))} photos, "
            f"{test.sum()} test patches from {len(set(quality.source[test]))} other photos")
     report("\n0. Logistic C by 5-fold cross-validation over the pool's photos (grid " +
-           ", ".join(map(str, C_GRID)) + ")")
+           ", ".join(map(str, STRENGTH_GRID)) + ")")
     cs = {}
     for name, x in features.items():
-        cs[name], score = chosen_c(x[pool], y[pool], quality.source[pool])
+        cs[name], score = cross_validated_strength(x[pool], y[pool], quality.source[pool], max_iter=3000)
         report(f"{name:10s} {x.shape[1]:4d} features: C = {cs[name]:g} (cross-validated accuracy {score:.1%})")
     imagenet = features["ImageNet"]
     budget_table(report, quality, pool, test, features, cs, args.seeds, args.cnn_seeds)

@@ -54,6 +54,62 @@ def test_budget_table_probes_every_budget_and_trainers_only_their_own():
     assert progress.done == 2 * 3 * 2 + 3
 
 
+def test_budget_table_probes_each_method_at_its_own_strength(monkeypatch):
+    task, features = separable_task()
+    used = []
+    monkeypatch.setattr(transfer, "probe_accuracy", lambda *args: used.append(args[-1]) or 0.5)
+    transfer.budget_table(task, {"default": features, "chosen": features}, budgets=(5, 10), seeds=(0,),
+                          strengths={"chosen": 0.003})
+    assert used == [transfer.PROBE_STRENGTH, 0.003] * 2  # methods in order, at each budget
+
+
+def grouped_blobs(n_groups=6, per_group=10, dim=5, seed=0):
+    """Two blobs in groups (each group holds both classes): features (N, D), labels (N,), groups (N,)."""
+    rng = np.random.default_rng(seed)
+    y = np.tile([0, 1], n_groups * per_group // 2)
+    x = np.where(y[:, None] == 1, 0.4, -0.4) + rng.normal(size=(len(y), dim))
+    return x, y, np.repeat(np.arange(n_groups), per_group)
+
+
+def test_cross_validated_strength_is_the_best_of_the_grid_by_grouped_folds():
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    x, y, groups = grouped_blobs()
+    grid = (1e-4, 0.01, 1.0, 100.0)
+    expected = {C: cross_val_score(transfer.probe(C), x, y, groups=groups, cv=GroupKFold(5)).mean() for C in grid}
+    chosen, accuracy = transfer.cross_validated_strength(x, y, groups, grid=grid)
+    assert accuracy == pytest.approx(max(expected.values())) and expected[chosen] == pytest.approx(accuracy)
+    assert len(set(np.round(list(expected.values()), 6))) > 1  # the grid's choices do differ on these data
+
+
+def test_cross_validated_strength_judges_on_groups_it_has_not_seen():
+    # every group is one class, told apart only by a column naming the group: no help on a new group
+    groups = np.repeat(np.arange(10), 6)
+    y = groups % 2
+    x = np.eye(10)[groups] + np.random.default_rng(0).normal(scale=0.01, size=(60, 10))
+    _, accuracy = transfer.cross_validated_strength(x, y, groups)
+    assert accuracy < 0.75  # folds that mixed groups would score these features perfectly
+
+
+def test_cross_validated_strength_needs_as_many_groups_as_folds():
+    x, y, groups = grouped_blobs(n_groups=4, per_group=10)
+    with pytest.raises(ValueError, match="at least 5 groups"):
+        transfer.cross_validated_strength(x, y, groups)
+
+
+def test_dihedral_view_gives_all_eight_mirrors_and_turns_of_the_same_batch():
+    images = np.arange(2 * 3 * 3 * 1, dtype=np.float32).reshape(2, 3, 3, 1)
+    expected = {np.rot90(flipped, k, axes=(1, 2)).tobytes()
+                for flipped in (images, images[:, :, ::-1]) for k in range(4)}
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(200):
+        view = transfer.dihedral_view(images, rng)
+        assert view.shape == images.shape and view.flags.c_contiguous
+        seen.add(view.tobytes())
+    assert seen == expected and len(expected) == 8
+
+
 def test_format_budget_table_gives_median_and_range_and_a_dash_where_not_run():
     table = {"probe": np.array([[0.5, 0.7, 0.6], [0.9, 0.8, 1.0]]),
              "a much longer method name": np.array([[np.nan] * 3, [0.25, 0.25, 0.25]])}
@@ -78,6 +134,16 @@ def test_fit_steps_takes_exactly_the_steps_asked_whatever_the_data_size(keras, n
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
     transfer.fit_steps(model, x, y, steps, 1e-2)
     assert int(model.optimizer.iterations.numpy()) == steps
+
+
+def test_fit_steps_with_views_learns_a_label_that_does_not_depend_on_orientation(keras):
+    rng = np.random.default_rng(0)
+    y = np.arange(64) % 2
+    x = (rng.random((64, 4, 4, 1)) * 0.2 + y[:, None, None, None] * 0.8).astype(np.float32)  # bright = class 1
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    transfer.fit_steps(model, x, y, 60, 3e-2, augment=True)
+    assert int(model.optimizer.iterations.numpy()) == 60
+    assert transfer.accuracy_of(model, x, y) == 1.0
 
 
 def tiny_backbone(keras):

@@ -10,6 +10,7 @@ moving statistics during fine-tuning.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -127,21 +128,52 @@ def per_class_subset(labels, per_class, seed) -> np.ndarray:
     return rng.permutation(np.concatenate(chosen))
 
 
-def probe_accuracy(train_features, y_train, test_features, y_test, strength=0.1) -> float:
-    """Test accuracy of a logistic regression (standardised features, C=strength, at most PROBE_ITERATIONS
-    L-BFGS iterations) on frozen features (N, D)."""
+PROBE_STRENGTH = 0.1  # the probe's logistic C where none is chosen by cross-validation
+STRENGTH_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # logistic C values tried by cross_validated_strength
+
+
+@contextlib.contextmanager
+def quiet_single_thread():
+    """One BLAS thread (a problem this small is 20x slower when OpenBLAS threads compete with TensorFlow's) and no
+    ConvergenceWarning (a capped probe is still a probe; the cap is stated)."""
     from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def probe(strength=PROBE_STRENGTH, max_iter=PROBE_ITERATIONS):
+    """An unfitted logistic-regression probe: standardised features, C=strength, at most max_iter L-BFGS iterations."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from threadpoolctl import threadpool_limits
+    return make_pipeline(StandardScaler(), LogisticRegression(C=strength, max_iter=max_iter))
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=strength, max_iter=PROBE_ITERATIONS))
-    # one BLAS thread: a problem this small is 20x slower when OpenBLAS threads compete with TensorFlow's
-    with warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("ignore", ConvergenceWarning)  # a capped probe is still a probe; the cap is stated
-        return float(probe.fit(train_features, y_train).score(test_features, y_test))
+
+def probe_accuracy(train_features, y_train, test_features, y_test, strength=PROBE_STRENGTH) -> float:
+    """Test accuracy of a probe (logistic regression on standardised features, C=strength) fitted on frozen
+    features train_features (N, D) and judged on test_features (M, D)."""
+    with quiet_single_thread():
+        return float(probe(strength).fit(train_features, y_train).score(test_features, y_test))
+
+
+def cross_validated_strength(features, labels, groups, grid=STRENGTH_GRID, folds=5,
+                             max_iter=PROBE_ITERATIONS) -> tuple[float, float]:
+    """(C, accuracy): the probe's C of grid with the best mean accuracy over `folds` folds of (features (N, D),
+    labels (N,)) split by groups (N,), e.g. the photo each image comes from, so that no group is in two folds."""
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    if len(set(np.asarray(groups).tolist())) < folds:
+        raise ValueError(f"cross-validation over {folds} folds needs at least {folds} groups (photos); "
+                         f"these features come from {len(set(np.asarray(groups).tolist()))}")
+    with quiet_single_thread():
+        scores = {C: cross_val_score(probe(C, max_iter), features, labels, groups=groups, cv=GroupKFold(folds)).mean()
+                  for C in grid}
+    best = max(scores, key=scores.get)
+    return best, float(scores[best])
 
 
 def small_cnn(input_shape, num_classes):
@@ -160,9 +192,11 @@ def small_cnn(input_shape, num_classes):
     return keras.Sequential(stack, name="scratch_cnn")
 
 
-def fit_steps(model, x, y, steps, learning_rate, batch_size=16, seed=0):
+def fit_steps(model, x, y, steps, learning_rate, batch_size=16, seed=0, augment=False):
     """Compile model here (Adam, sparse cross-entropy) and train it for `steps` gradient steps on batches of
-    batch_size examples of (x, y), reshuffled (seed) on every pass; returns the model.
+    batch_size examples of (x, y), reshuffled (seed) on every pass; returns the model. augment: each batch is
+    seen in a random one of its 8 mirror and quarter-turn views (dihedral_view; square images whose label does
+    not depend on orientation, e.g. their quality).
 
     The steps run as one Keras epoch: with 10 labelled images, 150 steps would otherwise be 240 epochs, and
     Keras' per-epoch bookkeeping would cost more than the training.
@@ -175,16 +209,25 @@ def fit_steps(model, x, y, steps, learning_rate, batch_size=16, seed=0):
     def batches():
         for start in range(0, steps * batch_size, batch_size):
             rows = order[start:start + batch_size]
-            yield x[rows], y[rows]
+            yield (dihedral_view(x[rows], rng) if augment else x[rows]), y[rows]
     model.fit(batches(), steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
     return model
 
 
-def scratch_accuracy(x_train, y_train, x_test, y_test, seed, steps=150) -> float:
-    """Test accuracy of small_cnn trained from random weights on (x_train, y_train)."""
+def dihedral_view(images, rng) -> np.ndarray:
+    """A batch of square images (B, H, H, C) mirrored left-right with probability 1/2, then turned by a random
+    multiple of 90 degrees (the whole batch alike): (B, H, H, C), a contiguous copy."""
+    if rng.random() < 0.5:
+        images = images[:, :, ::-1]
+    return np.ascontiguousarray(np.rot90(images, k=int(rng.integers(4)), axes=(1, 2)))
+
+
+def scratch_accuracy(x_train, y_train, x_test, y_test, seed, steps=150, augment=False) -> float:
+    """Test accuracy of small_cnn trained from random weights on (x_train, y_train) (fit_steps' augment)."""
     keras = _keras()
     keras.utils.set_random_seed(seed)
-    model = fit_steps(small_cnn(x_train.shape[1:], int(y_train.max()) + 1), x_train, y_train, steps, 3e-3, seed=seed)
+    model = fit_steps(small_cnn(x_train.shape[1:], int(y_train.max()) + 1), x_train, y_train, steps, 3e-3, seed=seed,
+                      augment=augment)
     return accuracy_of(model, x_test, y_test)
 
 
@@ -296,14 +339,14 @@ def resized(images, size) -> np.ndarray:
     return np.stack([resize(image, (size, size), anti_aliasing=True) for image in images]).astype(np.float32)
 
 
-def scratch_trainer(task, size=32, steps=150, min_epochs=20):
+def scratch_trainer(task, size=32, steps=150, min_epochs=20, augment=False):
     """train(pick, seed) -> test accuracy, for budget_table: small_cnn from random weights on the task's images
-    resized to size, for max(steps, min_epochs passes over the picked images) steps of 16."""
+    resized to size, for max(steps, min_epochs passes over the picked images) steps of 16 (augment: fit_steps')."""
     x_train, x_test = resized(task["x_train"], size), resized(task["x_test"], size)
 
     def train(pick, seed):
         run = max(steps, min_epochs * len(pick) // 16)
-        return scratch_accuracy(x_train[pick], task["y_train"][pick], x_test, task["y_test"], seed, run)
+        return scratch_accuracy(x_train[pick], task["y_train"][pick], x_test, task["y_test"], seed, run, augment)
     return train
 
 
@@ -334,7 +377,8 @@ def head_trainer(features, task, steps=200, learning_rate=1e-3, dropout=0.2):
     return train
 
 
-def budget_table(task, probes, trainers=None, budgets=LABEL_BUDGETS, seeds=(0, 1), progress=None) -> dict:
+def budget_table(task, probes, trainers=None, budgets=LABEL_BUDGETS, seeds=(0, 1), progress=None,
+                 strengths=None) -> dict:
     """Test accuracy per method, budget and seed: {method: array (len(budgets), len(seeds))}, NaN where not run.
 
     task: dict with y_train (N,) and y_test (M,); probes: {method: {'train': (N, D), 'test': (M, D)}}, frozen
@@ -342,7 +386,9 @@ def budget_table(task, probes, trainers=None, budgets=LABEL_BUDGETS, seeds=(0, 1
     {method: (train, budgets_run)}, train(pick, seed) -> test accuracy after training on the examples pick,
     run at budgets_run only (None: every budget; seconds each). The labelled examples of a (budget, seed) are
     the same for every method. progress: a tqdm bar (anything with update(n)), told after every run.
+    strengths: {probe method: its logistic C} (e.g. from cross_validated_strength); PROBE_STRENGTH for one not named.
     """
+    strengths = strengths or {}
     trainers = trainers or {}
     table = {method: np.full((len(budgets), len(seeds)), np.nan) for method in [*probes, *trainers]}
     y_train, y_test = task["y_train"], task["y_test"]
@@ -350,7 +396,8 @@ def budget_table(task, probes, trainers=None, budgets=LABEL_BUDGETS, seeds=(0, 1
         for j, seed in enumerate(seeds):
             pick = per_class_subset(y_train, budget, seed)
             for method, features in probes.items():
-                table[method][i, j] = probe_accuracy(features["train"][pick], y_train[pick], features["test"], y_test)
+                table[method][i, j] = probe_accuracy(features["train"][pick], y_train[pick], features["test"], y_test,
+                                                     strengths.get(method, PROBE_STRENGTH))
             for method, (train, budgets_run) in trainers.items():
                 if budgets_run is None or budget in budgets_run:
                     table[method][i, j] = train(pick, seed)
