@@ -11,15 +11,19 @@ Run:  .venv/bin/python benchmarks/bench_transfer.py [--seeds 5] [--check-seeds 3
    quality: which photos are train and test), the labelled examples and the initial weights. Methods: a
    logistic-regression probe on frozen ImageNet features (mid-level blocks for image quality, the top for
    which photo; image quality also shows the top's features), a Keras softmax head trained on the same frozen
-   features, the fine-tuned top (BatchNorm frozen, rate / 10, as in the lecture), a small CNN from scratch on
-   32x32 versions of the images (distortion levels 3-5, the "bad" ones, stay plain to see at that size)
-   trained for max(100 steps, 10 epochs), and the probe on the same network with random weights. Features are extracted once per (seed, split) and shared by
-   every method and budget.
+   features, the fine-tuned top (BatchNorm frozen, rate / 10, as in the lecture), a small CNN from scratch,
+   and the probe on the same network with random weights. Image quality is read as module 07 reads it: the
+   64-pixel patches upsampled to 96 for the backbone, each probe's C chosen by 5-fold cross-validation over
+   the photos of its 500-label pool (never the test photos), the scratch CNN on the native 64 pixels with
+   mirror and quarter-turn views for max(300 steps, 30 epochs). Which photo: probes at C = 0.1, the scratch
+   CNN on 32-pixel versions for max(100 steps, 10 epochs). Features are extracted once per (seed, split) and
+   shared by every method and budget.
 3. The graded training check (checks.transfer.TRAIN_TRANSFER_MODEL) run as at grading with the solution's recipe
    and the correct alternative in tests/implementations over seeds: the margin above its threshold.
 
-Each (task, seed) is saved in benchmarks/results/transfer_runs/ as it finishes, so the work can be split between
-two processes (--tasks quality / --tasks photo --skip-check) and a stopped run resumes where it was; the
+Each (task, seed) is saved in benchmarks/results/transfer_runs/ as it finishes, and a process marks the one it
+is computing (a .running file), so that two processes started alike share the work (the second with
+--skip-extraction) and a stopped run resumes where it was (delete the stopped one's .running files first); the
 report (every task and seed saved) is printed and written to benchmarks/results/transfer.txt, the numbers per
 seed to transfer.json.
 """
@@ -44,7 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 QUALITY, PHOTO = "image quality (split by photo)", "which photo (8 photos, other half)"
 BUDGETS = {QUALITY: (5, 10, 20, 50, 250), PHOTO: (5, 10, 20, 50)}
-SCRATCH_SIZE = {QUALITY: 32, PHOTO: 32}  # 64 px costs 4x the CPU time
+SCRATCH = {QUALITY: dict(size=64, steps=300, min_epochs=30, augment=True),  # the native patches: blur shows
+           PHOTO: dict(size=32, steps=100, min_epochs=10)}  # content survives 32 px; 64 px costs 4x the CPU time
 QUALITY_TEST_PER_CLASS = 150
 
 
@@ -95,7 +100,7 @@ def quality_task(seed: int) -> dict:
     per_class = min(QUALITY_TEST_PER_CLASS, int(np.bincount(quality.label[test]).min()))
     test = test[transfer.per_class_subset(quality.label[test], per_class, seed)]
     return dict(x_train=quality.images[pool], y_train=quality.label[pool], x_test=quality.images[test],
-                y_test=quality.label[test], test_photos=sorted(set(quality.source[test])))
+                y_test=quality.label[test], photos=quality.source[pool], test_photos=sorted(set(quality.source[test])))
 
 
 def photo_task(seed: int) -> dict:
@@ -107,25 +112,39 @@ def photo_task(seed: int) -> dict:
     return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 
 
-def task_methods(name, task, base, random_base) -> tuple[dict, dict]:
-    """Features (one pass per backbone and split) and the probes and trainers of budget_table for one task."""
-    from dlcourse.models import transfer
+def task_methods(name, task, bases) -> tuple[dict, dict, dict]:
+    """Features (one pass per backbone and split), the probes, their C and the trainers of budget_table for a task.
 
+    bases: {image size: (ImageNet backbone, random-weights backbone)} at 64 px and, for image quality, at the
+    size module 07 reads the patches (IMAGENET_SIZE).
+    """
+    from dlcourse.models import transfer
+    from dlcourse.models.backbones import bilinear_resized
+    from dlcourse.quality.features import IMAGENET_SIZE
+
+    size = IMAGENET_SIZE if name == QUALITY else 64
+    seen = {f"x_{part}": bilinear_resized(task[f"x_{part}"], size) for part in ("train", "test")}
+    base, random_base = bases[size]
     layers = transfer.MID_LEVEL_LAYERS if name == QUALITY else ("top_activation",)
-    imagenet = transfer.task_features(base, task, layers, with_top_inputs=True)
+    imagenet = transfer.task_features(base, seen, layers, with_top_inputs=True)
     task["top_train"], task["top_test"] = imagenet.pop("top_train"), imagenet.pop("top_test")
-    random = transfer.task_features(random_base, task, layers)
+    random = transfer.task_features(random_base, seen, layers)
     where = "mid-level" if name == QUALITY else "top"
     probes = {f"ImageNet features ({where})": imagenet}
     if name == QUALITY:
         probes["ImageNet top features"] = {part: transfer.frozen_top_features(base, task[f"top_{part}"])
                                            for part in ("train", "test")}
     probes[f"random weights ({where})"] = random
-    scratch = transfer.scratch_trainer(task, SCRATCH_SIZE[name], steps=100, min_epochs=10)
+    strengths = {}
+    if name == QUALITY:
+        strengths = {method: transfer.cross_validated_strength(features["train"], task["y_train"], task["photos"])[0]
+                     for method, features in probes.items()}
+    scratch = SCRATCH[name]
+    scratch_name = f"scratch CNN ({scratch['size']} px{', mirrors and turns' if scratch.get('augment') else ''})"
     trainers = {f"Keras head (frozen, {where})": (transfer.head_trainer(imagenet, task), None),
                 "fine-tuned top": (transfer.fine_tune_trainer(base, task), None),
-                f"scratch CNN ({SCRATCH_SIZE[name]} px)": (scratch, None)}
-    return probes, trainers
+                scratch_name: (transfer.scratch_trainer(task, **scratch), None)}
+    return probes, strengths, trainers
 
 
 TASK_KEYS = {"quality": QUALITY, "photo": PHOTO}
@@ -137,36 +156,58 @@ def run_path(name, seed) -> Path:
     return RUNS / f"{key}_seed{seed}.json"
 
 
+def claimed(path: Path) -> bool:
+    """Whether this process may compute the run saved at path: not saved yet, and no other process on it (a
+    marker file next to it, created exclusively; remove stale markers of a stopped run by hand)."""
+    if path.is_file():
+        return False
+    try:
+        path.with_suffix(".running").open("x").close()
+    except FileExistsError:
+        return False
+    return True
+
+
 def run_seeds(names, seeds) -> None:
     """budget_table of each task and seed (features extracted once per (seed, split)), each saved in RUNS."""
     from tqdm import tqdm
 
     from dlcourse.models import transfer
     from dlcourse.models.backbones import pretrained_backbone, random_init_backbone
+    from dlcourse.quality.features import IMAGENET_SIZE
 
-    base = pretrained_backbone(input_shape=(64, 64, 3))
-    random_base = random_init_backbone(input_shape=(64, 64, 3), seed=0)
+    sizes = {64, IMAGENET_SIZE} if QUALITY in names else {64}
+    bases = {size: (pretrained_backbone(input_shape=(size, size, 3)),
+                    random_init_backbone(input_shape=(size, size, 3), seed=0)) for size in sizes}
     makers = {QUALITY: quality_task, PHOTO: photo_task}
     RUNS.mkdir(parents=True, exist_ok=True)
     with tqdm(total=0, desc="transfer table", unit="run", file=sys.stderr) as progress:
         for seed in seeds:
             for name in names:
-                if run_path(name, seed).is_file():
+                path = run_path(name, seed)
+                if not claimed(path):
                     continue
-                label = f"{name.split(' (')[0]}, seed {seed}"
-                progress.set_postfix_str(f"{label}: features")
-                started = time.process_time()
-                task = makers[name](seed)
-                probes, trainers = task_methods(name, task, base, random_base)
-                progress.total += len(BUDGETS[name]) * (len(probes) + len(trainers))
-                progress.set_postfix_str(f"{label}: training")
-                column = transfer.budget_table(task, probes, trainers, BUDGETS[name], (seed,), progress)
-                note = f"{len(task['y_test'])} test images" + (
-                    f" from {', '.join(task['test_photos'])}" if "test_photos" in task else "")
-                run_path(name, seed).write_text(json.dumps(
-                    {"note": note, "cpu_s": time.process_time() - started,
-                     "table": {method: scores[:, 0].tolist() for method, scores in column.items()}}))
-                del task, probes, trainers
+                try:
+                    label = f"{name.split(' (')[0]}, seed {seed}"
+                    progress.set_postfix_str(f"{label}: features")
+                    started = time.process_time()
+                    task = makers[name](seed)
+                    probes, strengths, trainers = task_methods(name, task, bases)
+                    progress.total += len(BUDGETS[name]) * (len(probes) + len(trainers))
+                    progress.set_postfix_str(f"{label}: training")
+                    column = transfer.budget_table(task, probes, trainers, BUDGETS[name], (seed,), progress,
+                                                   strengths)
+                    note = f"{len(task['y_test'])} test images" + (
+                        f" from {', '.join(task['test_photos'])}" if "test_photos" in task else "")
+                    if strengths:
+                        note += " (probe C: " + ", ".join(f"{method.split(' (')[0]} {C:g}"
+                                                         for method, C in strengths.items()) + ")"
+                    path.write_text(json.dumps(
+                        {"note": note, "cpu_s": time.process_time() - started,
+                         "table": {method: scores[:, 0].tolist() for method, scores in column.items()}}))
+                    del task, probes, trainers
+                finally:
+                    path.with_suffix(".running").unlink()
 
 
 def transfer_table(seeds) -> dict:
