@@ -139,3 +139,19 @@ def test_the_sanitiser_keeps_the_course_formulas_whole():
     assert sum(markdown_to_html(s).count("<math") for s in sources) > 100
     for source in sources:
         assert mathml_signature(sanitized_markdown(source)) == mathml_signature(markdown_to_html(source)), source
+
+
+def test_every_course_formula_becomes_mathml_not_leftover_latex():
+    leftovers = []
+    for source in (s for s in course_markdown() if "$" in s):
+        soup = BeautifulSoup(markdown_to_html(source), "html.parser")
+        for kept in soup.find_all(["math", "code", "pre"]):
+            kept.decompose()
+        leftovers += re.findall(r"\\[A-Za-z]+", soup.get_text())
+    assert leftovers == []
+
+
+def test_operator_names_latex2mathml_lacks_are_written_as_operators():
+    mathml = latex_to_mathml(r"\arg\min_x f(x) + \argmin_y g")
+    assert mathml is not None and "\\arg" not in mathml and "<mo>arg</mo>" in mathml
+    assert latex_to_mathml(r"\argue x") is None  # an unknown command still keeps its LaTeX

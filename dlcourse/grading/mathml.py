@@ -29,6 +29,8 @@ MATHML_ATTRIBUTES = frozenset({
 # opening dollar or before the closing one, no digit right after it, no unescaped dollar inside.
 INLINE_DOLLAR_MATH = r"(?<![$\\])\$(?![\s$])(?P<math_inline_tex>(?:\\[\s\S]|[^$\\])+?)(?<![\s\\])\$(?!\d)"
 _UNKNOWN_COMMAND = re.compile(r"\\[A-Za-z]+")
+# LaTeX's operator names that latex2mathml does not know, written the way it does know (\operatorname).
+_MISSING_OPERATOR = re.compile(r"\\(arg)(?![A-Za-z])")
 _ENTITY = re.compile(r"&amp;(#x[0-9A-Fa-f]+;)")
 
 
@@ -39,7 +41,7 @@ def latex_to_mathml(latex: str, display: str = "inline") -> str | None:
     (``\\text{a<b}``) is escaped; latex2mathml's character references (``&#x0003D;``) are kept.
     """
     try:
-        element = convert_to_element(latex, display=display)
+        element = convert_to_element(_MISSING_OPERATOR.sub(r"\\operatorname{\1}", latex), display=display)
     except Exception:  # noqa: BLE001 -- its dozen error classes derive from Exception, and it also raises
         return None    # IndexError, StopIteration... on a submission's odd input: any failure keeps the text
     if _has_unknown_command(element):
