@@ -1,6 +1,7 @@
 """The check machinery: messages that teach, the student's exception shown, plain data only, no library ops."""
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -301,6 +302,29 @@ def test_library_ufuncs_that_do_not_say_their_module_are_found_passed_as_the_ans
     assert library_calls(np.exp) == [] and library_calls(np.frompyfunc(lambda z: z, 1, 1)) == []
     message = failure_of(check_sigmoid, sp.expit)
     assert "builds the operation from scratch" in message and "scipy.special.expit" in message
+
+
+class CallsExpitWhenCalled:
+    def __call__(self, z):
+        return sp.expit(z)
+
+
+class HasAnExpitMethod:
+    def run(self, z):
+        return sp.expit(z)
+
+
+@pytest.mark.parametrize("wrapped", [functools.partial(sp.expit), functools.partial(closure_over(np.tanh), sp.expit),
+                                     np.vectorize(sp.expit), CallsExpitWhenCalled(), HasAnExpitMethod().run],
+                         ids=["partial", "partial argument", "vectorize", "callable object", "bound method"])
+def test_library_calls_see_through_wrappers_of_the_answer(wrapped):
+    assert library_calls(wrapped), "the wrapper hides scipy.special.expit"
+    assert "builds the operation from scratch" in failure_of(check_sigmoid, wrapped)
+
+
+def test_wrappers_of_own_code_are_still_own_code():
+    assert library_calls(functools.partial(numpy_only)) == []
+    assert library_calls(np.vectorize(numpy_only)) == []
 
 
 def test_library_answer_is_rejected_with_a_message():

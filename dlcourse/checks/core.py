@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import dis
+import functools
 import hashlib
 import importlib
 import inspect
@@ -375,8 +376,36 @@ def references_found(fn: Callable, counts: Callable[[Reference], bool]) -> list[
     itself = Reference(_qualified_name(fn), False, (fn,), in_code=False)
     if counts(itself):
         return [itself.text]
-    _scan_function(fn, counts, found, seen=set())
+    seen: set[int] = set()
+    for part in _answer_parts(fn):
+        reference = Reference(_qualified_name(part), False, (part,), in_code=False)
+        if counts(reference):
+            found.add(reference.text)
+        else:
+            _scan_function(part, counts, found, seen)
     return sorted(text for text in found if not any(other.startswith(f"{text}.") for other in found))
+
+
+def _answer_parts(fn: Callable) -> list:
+    """What calling fn runs, unwrapped: fn, and in turn the function and callable arguments of a
+    functools.partial, the function of a np.vectorize, the function and object of a bound method, and the methods
+    of the class of any other callable object (its __call__ and what that calls)."""
+    parts, pending, seen = [], [fn], set()
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        parts.append(value)
+        if isinstance(value, functools.partial):
+            pending += [v for v in (value.func, *value.args, *value.keywords.values()) if callable(v)]
+        elif isinstance(value, np.vectorize):
+            pending.append(value.pyfunc)
+        elif isinstance(value, types.MethodType):
+            pending += [value.__func__, value.__self__]
+        elif callable(value) and not isinstance(value, (types.FunctionType, type, types.BuiltinFunctionType, np.ufunc)):
+            pending += _own_functions(type(value), type(value).__module__)
+    return parts
 
 
 def _scan_function(fn: Callable, counts: Callable[[Reference], bool], found: set[str], seen: set[int]) -> None:
