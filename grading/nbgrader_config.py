@@ -37,11 +37,15 @@ if not os.environ.get("DLCOURSE_HIDDEN_SECRET") and os.path.isfile(HIDDEN_SECRET
         os.environ["DLCOURSE_HIDDEN_SECRET"] = handle.read().strip()
 
 # Feedback shows students their own work and the check messages, never the hidden tests' source; the HTML
-# of their outputs is sanitized (no script from a submission runs in the browser of whoever reads it).
+# of their outputs is sanitized (no script from a submission runs in the browser of whoever reads it), formulas
+# are MathML (no MathJax from a network) and long output lines wrap: the same page as `dlcourse grade` writes.
+from dlcourse.grading.feedback import feedback_template_basedirs  # noqa: E402
+
 c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.extra_template_basedirs = feedback_template_basedirs()
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "dlcourse.grading.feedback.RedactHiddenTests",
     "dlcourse.grading.feedback.SanitizeMarkdown",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "dlcourse.grading.feedback.FeedbackPageStyle",
 ]

@@ -151,6 +151,8 @@ def test_plain_nbgrader_commands_work_on_the_result(graded, tmp_path):
     run_nbgrader("generate_feedback", MODULE, "--student=alice", "--force", *course.nbgrader_overrides())
     html = (course.feedback / "alice" / MODULE / f"{MODULE}.html").read_text(encoding="utf-8")
     assert "Score: 9.0 / 9.0" in html and "BEGIN HIDDEN TESTS" not in html
+    assert "MathJax.Hub" not in html and "cdnjs" not in html and "<math" in html  # MathML, nothing from a network
+    assert "white-space: pre-wrap" in html  # long output lines wrap, as on the pages dlcourse grade writes
     run_nbgrader("export", f"--to={tmp_path / 'export.csv'}", f"--CourseDirectory.db_url={course.db_url}")
     rows = {row["student_id"]: row for row in csv.DictReader(open(tmp_path / "export.csv"))}
     assert float(rows["alice"]["raw_score"]) == 9 and float(rows["bob"]["raw_score"]) == 6

@@ -17,7 +17,6 @@ from functools import lru_cache
 
 import nbgrader
 import nh3
-from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from traitlets import Bool
@@ -29,8 +28,9 @@ HIDDEN_REGION = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS
 HIDDEN_NOTE = "# (hidden tests ran here at grading)\n"
 SANITIZED_TAGS = nh3.ALLOWED_TAGS | MATHML_TAGS
 SANITIZED_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, **{tag: set(MATHML_ATTRIBUTES) for tag in MATHML_TAGS}}
-# nbconvert's templates import their MathJax <script> tags from this macro: an empty one loads nothing.
-NO_MATHJAX = DictLoader({"mathjax.html.j2": "{%- macro mathjax(url=None) -%}{%- endmacro -%}"})
+# Searched before nbconvert's own templates: its base/mathjax.html.j2 (the MathJax <script> tags every HTML
+# template imports) is replaced by an empty macro there, so a page loads nothing from a network.
+NO_MATHJAX_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 # Tracebacks and printed lines wrap inside their box (bootstrap's <pre> keeps a long line on one line).
 WRAP_OUTPUT_LINES = "div.output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal; }"
 
@@ -92,23 +92,33 @@ class SanitizeMarkdown(Preprocessor):
 class FeedbackPageStyle(CSSHTMLHeaderPreprocessor):
     """nbconvert's inlined CSS (code highlighting), and output lines that wrap inside their box."""
 
+    enabled = Bool(True).tag(config=True)  # plain nbgrader registers preprocessors as they come, not enabled
+
     def preprocess(self, nb, resources):
         nb, resources = super().preprocess(nb, resources)
         resources["inlining"]["css"].append(WRAP_OUTPUT_LINES)
         return nb, resources
 
 
+FORMGRADER = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+
+
+def feedback_template_basedirs() -> list[str]:
+    """Where nbconvert looks for the feedback template (nbgrader's), the MathJax-free macro first; plain
+    nbgrader generate_feedback is given the same (grading/nbgrader_config.py)."""
+    return [NO_MATHJAX_TEMPLATES, os.path.join(FORMGRADER, "templates")]
+
+
 @lru_cache(maxsize=1)
 def _exporter() -> HTMLExporter:
     """nbgrader's feedback template, with hidden tests redacted and no MathJax."""
-    formgrader = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
     config = Config()
     config.HTMLExporter.template_name = "feedback"
     config.HTMLExporter.sanitize_html = True  # outputs come from a submission: no scripts in a reader's browser
-    config.HTMLExporter.extra_template_basedirs = [os.path.join(formgrader, "templates")]
+    config.HTMLExporter.extra_template_basedirs = feedback_template_basedirs()
     config.HTMLExporter.extra_template_paths = [
-        os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")]
-    exporter = HTMLExporter(config=config, extra_loaders=[NO_MATHJAX])
+        os.path.join(FORMGRADER, "static", "node_modules", "bootstrap", "dist", "css")]
+    exporter = HTMLExporter(config=config)
     exporter.register_preprocessor(RedactHiddenTests(), enabled=True)
     exporter.register_preprocessor(SanitizeMarkdown(), enabled=True)
     exporter.register_preprocessor(FeedbackPageStyle(), enabled=True)
