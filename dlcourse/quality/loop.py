@@ -33,14 +33,12 @@ def check_two_classes(y) -> None:
 
 
 def fit_logistic(x, y, C: float = DEFAULT_C):
-    """Logistic regression on standardised features x (L, D) with labels y (L,): a fitted sklearn Pipeline."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    """Logistic regression on standardised features x (L, D) with labels y (L,): a fitted sklearn Pipeline (module
+    06's probe, run to convergence)."""
+    from dlcourse.models.transfer import probe
 
     check_two_classes(y)
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-    return model.fit(np.asarray(x), np.asarray(y))
+    return probe(C, max_iter=2000).fit(np.asarray(x), np.asarray(y))
 
 
 def warm_logistic(x_all, C: float = DEFAULT_C):
