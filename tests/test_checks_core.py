@@ -457,3 +457,17 @@ def test_an_epsilon_in_the_logarithm_passes_even_where_a_true_class_probability_
     y_true, y_prob = np.array([1.0, 0.0, 1.0]), np.array([1e-4, 0.3, 0.8])
     bce = -np.mean(y_true * np.log(y_prob + LOG_EPSILON) + (1 - y_true) * np.log(1 - y_prob + LOG_EPSILON))
     judge(BINARY_CROSS_ENTROPY, Case("a small probability of the true class", (y_true, y_prob)), bce)
+
+
+class RefusesToBeLookedAt:
+    """A callable answer whose attributes all raise, __class__ included."""
+
+    def __getattribute__(self, name):
+        raise RuntimeError("no peeking")
+
+    def __call__(self, z):
+        return sp.expit(z)
+
+
+def test_an_answer_object_that_refuses_to_be_looked_at_is_still_scanned_through_its_class():
+    assert library_calls(RefusesToBeLookedAt()) == ["sp.expit"]

@@ -397,20 +397,33 @@ def _answer_parts(fn: Callable) -> list:
             continue
         seen.add(id(value))
         parts.append(value)
-        if isinstance(value, functools.partial):
-            pending += [v for v in (value.func, *value.args, *value.keywords.values()) if callable(v)]
-        elif isinstance(value, np.vectorize):
-            pending.append(value.pyfunc)
-        elif isinstance(value, types.MethodType):
-            pending += [value.__func__, value.__self__]
-        elif callable(value) and not isinstance(value, (types.FunctionType, type, types.BuiltinFunctionType, np.ufunc)):
-            pending += _own_functions(type(value), type(value).__module__)
+        try:
+            pending += _wrapped_callables(value)
+        except Exception:  # a student's object that refuses to be looked at is scanned as it is
+            continue
     return parts
 
 
+def _wrapped_callables(value: Any) -> list:
+    """The callables one wrapper layer of value runs (see _answer_parts); [] for a plain function or class."""
+    kind = type(value)
+    if issubclass(kind, functools.partial):
+        return [v for v in (value.func, *value.args, *value.keywords.values()) if callable(v)]
+    if issubclass(kind, np.vectorize):
+        return [value.pyfunc]
+    if issubclass(kind, types.MethodType):
+        return [value.__func__, value.__self__]
+    if callable(value) and not issubclass(kind, (types.FunctionType, type, types.BuiltinFunctionType, np.ufunc)):
+        return _own_functions(kind, kind.__module__)
+    return []
+
+
 def _scan_function(fn: Callable, counts: Callable[[Reference], bool], found: set[str], seen: set[int]) -> None:
-    fn = inspect.unwrap(fn)
-    code = getattr(fn, "__code__", None)
+    try:
+        fn = inspect.unwrap(fn)
+        code = getattr(fn, "__code__", None)
+    except Exception:  # a student's object that refuses: nothing of it to scan (its class's methods still are)
+        return
     if code is None or id(code) in seen:
         return
     seen.add(id(code))
@@ -552,10 +565,10 @@ def _exporting_module(ufunc: np.ufunc) -> str:
 
 def _qualified_name(value: Any) -> str:
     """How a referenced object is named in a message: 'numpy.pad', a module's name, or its type."""
-    if isinstance(value, types.ModuleType):
+    if issubclass(type(value), types.ModuleType):  # type(), not isinstance: a student's object may lie about __class__
         return value.__name__
     try:
-        qualname = value.__name__ if isinstance(value, np.ufunc) else getattr(value, "__qualname__", None)
+        qualname = value.__name__ if issubclass(type(value), np.ufunc) else getattr(value, "__qualname__", None)
     except Exception:  # a student's object that refuses
         qualname = None
     if not isinstance(qualname, str):
