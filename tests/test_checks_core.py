@@ -315,8 +315,10 @@ class HasAnExpitMethod:
 
 
 @pytest.mark.parametrize("wrapped", [functools.partial(sp.expit), functools.partial(closure_over(np.tanh), sp.expit),
-                                     np.vectorize(sp.expit), CallsExpitWhenCalled(), HasAnExpitMethod().run],
-                         ids=["partial", "partial argument", "vectorize", "callable object", "bound method"])
+                                     np.vectorize(sp.expit), CallsExpitWhenCalled(), HasAnExpitMethod().run,
+                                     sp.expit.__call__],
+                         ids=["partial", "partial argument", "vectorize", "callable object", "bound method",
+                              "method of the ufunc"])
 def test_library_calls_see_through_wrappers_of_the_answer(wrapped):
     assert library_calls(wrapped), "the wrapper hides scipy.special.expit"
     assert "builds the operation from scratch" in failure_of(check_sigmoid, wrapped)
@@ -325,6 +327,7 @@ def test_library_calls_see_through_wrappers_of_the_answer(wrapped):
 def test_wrappers_of_own_code_are_still_own_code():
     assert library_calls(functools.partial(numpy_only)) == []
     assert library_calls(np.vectorize(numpy_only)) == []
+    assert library_calls(np.exp.__call__) == [] and library_calls(len) == []
 
 
 def test_library_answer_is_rejected_with_a_message():

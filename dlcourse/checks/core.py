@@ -388,8 +388,9 @@ def references_found(fn: Callable, counts: Callable[[Reference], bool]) -> list[
 
 def _answer_parts(fn: Callable) -> list:
     """What calling fn runs, unwrapped: fn, and in turn the function and callable arguments of a
-    functools.partial, the function of a np.vectorize, the function and object of a bound method, and the methods
-    of the class of any other callable object (its __call__ and what that calls)."""
+    functools.partial, the function of a np.vectorize, the function and object of a bound method (also of one
+    written in C, such as expit.__call__), and the methods of the class of any other callable object (its
+    __call__ and what that calls)."""
     parts, pending, seen = [], [fn], set()
     while pending:
         value = pending.pop()
@@ -413,6 +414,9 @@ def _wrapped_callables(value: Any) -> list:
         return [value.pyfunc]
     if issubclass(kind, types.MethodType):
         return [value.__func__, value.__self__]
+    if issubclass(kind, (types.MethodWrapperType, types.BuiltinMethodType)):  # expit.__call__, obj.method in C
+        owner = value.__self__
+        return [] if owner is None or issubclass(type(owner), types.ModuleType) else [owner]
     if callable(value) and not issubclass(kind, (types.FunctionType, type, types.BuiltinFunctionType, np.ufunc)):
         return _own_functions(kind, kind.__module__)
     return []
